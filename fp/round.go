@@ -1,0 +1,166 @@
+// This file implements rounding of exact values into a format: round to nearest, ties to even,
+// with gradual underflow, done once and straight into the target format.
+
+package fp
+
+import (
+	"math"
+	"math/big"
+)
+
+// A Flag says how a rounded value relates to the exact one, as IEEE 754's exceptions do.
+type Flag uint8
+
+const (
+	Exact     Flag = iota // the result equals the exact value
+	Inexact               // rounded, in the normal range
+	Underflow             // rounded, and the exact value is below the smallest normal in magnitude (tiny before rounding)
+	Overflow              // the exact value rounds beyond the largest finite value: ±Inf, NaN (E4M3) or ±max (saturating)
+)
+
+func (fl Flag) String() string {
+	switch fl {
+	case Exact:
+		return "exact"
+	case Inexact:
+		return "inexact"
+	case Underflow:
+		return "underflow"
+	case Overflow:
+		return "overflow"
+	}
+	return "Flag(?)"
+}
+
+// Round returns x rounded to nearest, ties to even, into f, with the flag of the operation.
+//
+// Special cases are:
+//
+//	Round(±0) = ±0, Exact
+//	Round(±Inf) = ±Inf, Exact (E4M3: NaN, Overflow)
+//	Round(x) = ±Inf for |x| ≥ max + ½ulp(max), Overflow (E4M3: NaN for |x| > 464)
+//	Round(x) = ±0 for |x| ≤ ½·MinSubnormal, Underflow
+//
+// The result is correctly rounded for every finite x (it is the format value nearest to x); x is
+// rounded once, never through an intermediate format.
+func (f Format) Round(x *big.Float) (float64, Flag) {
+	return f.round(x, false)
+}
+
+// RoundSaturating is Round, except that a finite x that overflows gives ±MaxFinite (flag Overflow),
+// as the OCP FP8 saturating conversion does; ±Inf still gives ±Inf (E4M3: ±MaxFinite).
+func (f Format) RoundSaturating(x *big.Float) (float64, Flag) {
+	return f.round(x, true)
+}
+
+func (f Format) round(x *big.Float, sat bool) (float64, Flag) {
+	if x.IsInf() {
+		if f.HasInf() {
+			return math.Inf(x.Sign()), Exact
+		}
+		if sat {
+			return math.Copysign(f.MaxFinite(), float64(x.Sign())), Overflow
+		}
+		return f.nan(x.Signbit()), Overflow
+	}
+	if v, acc := x.Float64(); acc == big.Exact {
+		return f.roundFloat64(v, sat)
+	}
+	s := f.s()
+	neg := x.Signbit()
+	e := x.MantExp(nil) - 1 // 2^e ≤ |x| < 2^(e+1)
+	q := max(e, s.emin) - s.p + 1
+	var r float64
+	switch prec := e - q + 1; {
+	case prec >= 1:
+		var z big.Float
+		z.SetPrec(uint(prec)).SetMode(big.ToNearestEven).Set(x)
+		// z has at most p bits and an exponent of at least e_min − p + 1 (or it overflowed past
+		// any float64 exponent, which Float64 turns into ±Inf): Float64 is exact here.
+		r, _ = z.Float64()
+		r = math.Abs(r)
+	case prec == 0:
+		// 2^(q−1) ≤ |x| < 2^q and x is not a float64, so it is not the tie 2^(q−1): round up.
+		r = math.Ldexp(1, q)
+	default:
+		r = 0 // |x| < 2^(q−1), half the smallest subnormal
+	}
+	return f.finish(r, neg, e < s.emin, sat)
+}
+
+// RoundFloat64 returns the float64 x rounded into f exactly as Round would round it.
+func (f Format) RoundFloat64(x float64) (float64, Flag) {
+	return f.roundFloat64(x, false)
+}
+
+func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
+	switch {
+	case math.IsNaN(x):
+		return f.Decode(f.Encode(x)), Exact
+	case math.IsInf(x, 0):
+		var b big.Float
+		return f.round(b.SetInf(x < 0), sat)
+	case x == 0:
+		return x, Exact
+	}
+	s := f.s()
+	a := math.Abs(x)
+	_, e := math.Frexp(a)
+	e-- // 2^e ≤ |x| < 2^(e+1)
+	q := max(e, s.emin) - s.p + 1
+	// a / 2^q is exact (a power-of-two scaling that stays in float64's normal range for every
+	// format but FP64, where q ≥ −1074 makes it an integer), and so is rounding it to an integer.
+	r := math.Ldexp(math.RoundToEven(math.Ldexp(a, -q)), q)
+	if r == a {
+		return x, Exact
+	}
+	return f.finish(r, x < 0, e < s.emin, sat)
+}
+
+// finish applies overflow and the sign to r, the magnitude of x rounded to p bits with unbounded
+// exponent range (and gradual underflow), and decides the flag; the value was inexact.
+func (f Format) finish(r float64, neg, tiny, sat bool) (float64, Flag) {
+	mx := f.MaxFinite()
+	fl := Inexact
+	switch {
+	case r > mx:
+		fl = Overflow
+		switch {
+		case sat:
+			r = mx
+		case f.HasInf():
+			r = math.Inf(1)
+		default:
+			return f.nan(neg), Overflow
+		}
+	case tiny:
+		fl = Underflow
+	}
+	if neg {
+		r = -r
+	}
+	return r, fl
+}
+
+// Contains reports whether x is a value of f: NaN, a finite member, or ±Inf where f has them.
+func (f Format) Contains(x float64) bool {
+	if math.IsNaN(x) {
+		return true
+	}
+	if math.IsInf(x, 0) {
+		return f.HasInf()
+	}
+	r, fl := f.RoundFloat64(x)
+	return fl == Exact && r == x
+}
+
+func (f Format) nan(neg bool) float64 {
+	b := f.s().nanBits
+	if neg {
+		b |= 1 << (f.s().width - 1)
+	}
+	return f.Decode(b)
+}
+
+// NaN returns the format's canonical quiet NaN as a float64.
+func (f Format) NaN() float64 { return f.nan(false) }

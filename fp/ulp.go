@@ -1,0 +1,107 @@
+// This file implements the error measures of NUMERICS §2: the ulp of a real, the ulp error of a
+// computed value against an exact real, and the integer ulp distance between two format values.
+
+package fp
+
+import (
+	"math"
+	"math/big"
+)
+
+// UlpExp returns the exponent of Ulp(y): max(e, e_min) − p + 1 where 2^e ≤ |y| < 2^(e+1), and
+// e_min − p + 1 for y = 0. y must be finite. Beyond the largest finite value the formula goes on
+// as if the exponent range were unbounded.
+func (f Format) UlpExp(y *big.Float) int {
+	s := f.s()
+	if y.Sign() == 0 {
+		return s.emin - s.p + 1
+	}
+	e := y.MantExp(nil) - 1
+	return max(e, s.emin) - s.p + 1
+}
+
+// Ulp returns ulp(y) in f (Goldberg's definition, extended to reals as in Muller et al.,
+// Handbook of Floating-Point Arithmetic): 2^(max(e, e_min) − p + 1) where 2^e ≤ |y| < 2^(e+1).
+//
+// Special cases are:
+//
+//	Ulp(±0) = MinSubnormal
+//	Ulp(±Inf) = +Inf
+//	Ulp(NaN) = NaN
+func (f Format) Ulp(y float64) float64 {
+	switch {
+	case math.IsNaN(y):
+		return y
+	case math.IsInf(y, 0):
+		return math.Inf(1)
+	}
+	var b big.Float
+	return math.Ldexp(1, f.UlpExp(b.SetFloat64(y)))
+}
+
+// UlpError returns |got − exact| / Ulp(exact), with a relative error of at most 2^−52 in the
+// result (the difference is rounded once to 64 bits, the quotient is exact, then it is rounded to
+// float64). exact is the exact real; nil means NaN. A caller
+// that holds exact only to within a relative error δ gets the error to within about δ·2^p ulps.
+//
+// Special cases are:
+//
+//	UlpError(NaN, nil) = 0 (any NaN matches any NaN)
+//	UlpError(x, nil) = +Inf for x not NaN; UlpError(NaN, y) = +Inf for y not nil
+//	UlpError(±Inf, y) = 0 if y is the same infinity or rounds to it in f, +Inf otherwise
+//	UlpError(x, ±Inf) = +Inf for finite x
+//	UlpError(±0, ∓0) = 0
+//
+// When the exact value is finite but overflows f, a finite got is measured with the ulp of the
+// unbounded-exponent continuation of f, so a saturating kernel's ±max is a finite error.
+func (f Format) UlpError(got float64, exact *big.Float) float64 {
+	switch {
+	case exact == nil:
+		if math.IsNaN(got) {
+			return 0
+		}
+		return math.Inf(1)
+	case math.IsNaN(got):
+		return math.Inf(1)
+	case math.IsInf(got, 0):
+		r, _ := f.Round(exact)
+		if r == got {
+			return 0
+		}
+		return math.Inf(1)
+	case exact.IsInf():
+		return math.Inf(1)
+	}
+	// big.Float's Sub is correctly rounded whatever the exponent gap, so 64 bits give the
+	// difference to a relative 2^−64.
+	var g, d big.Float
+	g.SetFloat64(got)
+	d.SetPrec(64).SetMode(big.ToNearestEven).Sub(&g, exact)
+	d.Abs(&d)
+	d.SetMantExp(&d, -f.UlpExp(exact))
+	r, _ := d.Float64()
+	return r
+}
+
+// UlpDistance returns the number of values of f between a and b, counting one end: 0 when a == b
+// (±0 are equal), 1 for neighbours. a and b must be values of f.
+//
+// Special cases are:
+//
+//	UlpDistance(NaN, NaN) = 0
+//	UlpDistance(NaN, x) = UlpDistance(x, NaN) = math.MaxInt64 for x not NaN
+//	UlpDistance(+Inf, MaxFinite) = 1
+func (f Format) UlpDistance(a, b float64) int64 {
+	an, bn := math.IsNaN(a), math.IsNaN(b)
+	switch {
+	case an && bn:
+		return 0
+	case an || bn:
+		return math.MaxInt64
+	}
+	d := f.order(a) - f.order(b)
+	if d < 0 {
+		d = -d
+	}
+	return d
+}
