@@ -75,7 +75,7 @@ var specs = [...]spec{
 	idFP64: {name: "fp64", aliases: []string{"float64", "double", "binary64", "f64"}, width: 64, p: 53,
 		emin: -1022, emax: 1023, bias: 1023, hasInf: true, nanBits: 0x7ff8000000000000,
 		maxBits:  0x7fefffffffffffff,
-		thresh:   ExpThresholds{709.7827129, 709.782712893383973, -708.3964185, -745.1332191},
+		thresh:   ExpThresholds{709.78271289338399678, 709.782712893383973, -708.3964185, -745.1332191},
 		atolRTol: [2]float64{1e-7, 1e-7}},
 	idE4M3: {name: "e4m3", aliases: []string{"fp8e4m3", "float8_e4m3fn", "e4m3fn"}, width: 8, p: 4,
 		emin: -6, emax: 8, bias: 7, hasInf: false, nanBits: 0x7f, maxBits: 0x7e,

@@ -80,8 +80,10 @@ func (f Format) round(x *big.Float, sat bool) (float64, Flag) {
 		r, _ = z.Float64()
 		r = math.Abs(r)
 	case prec == 0:
-		// 2^(q−1) ≤ |x| < 2^q and x is not a float64, so it is not the tie 2^(q−1): round up.
-		r = math.Ldexp(1, q)
+		// 2^(q−1) ≤ |x| < 2^q: the tie 2^(q−1) goes to even (0), anything above it up.
+		if x.MinPrec() > 1 {
+			r = math.Ldexp(1, q)
+		}
 	default:
 		r = 0 // |x| < 2^(q−1), half the smallest subnormal
 	}

@@ -1,0 +1,108 @@
+package fp
+
+import (
+	"math"
+	"math/big"
+	"testing"
+)
+
+func TestUlp(t *testing.T) {
+	tests := []struct {
+		f      Format
+		y, ulp float64
+		reason string
+	}{
+		{FP16, 1, 0x1p-10, "ulp(1) = ε"},
+		{FP16, 0x1.ffcp0, 0x1p-10, "same binade as 1"},
+		{FP16, 65504, 32, "ulp(max) in fp16"},
+		{FP16, 0, 0x1p-24, "ulp(0) is the min subnormal"},
+		{FP16, 0x1p-20, 0x1p-24, "subnormal range: fixed quantum"},
+		{FP16, -0x1p-14, 0x1p-24, "min normal, negative"},
+		{BF16, 1, 0x1p-7, "bf16 has 8 bits"},
+		{FP32, 1, 0x1p-23, "fp32 ε"},
+		{FP64, 1, 0x1p-52, "fp64 ε"},
+		{FP64, 0, 0x1p-1074, "fp64 min subnormal"},
+		{E4M3, 448, 32, "E4M3 top binade"},
+		{E5M2, 1, 0.25, "E5M2 has 3 bits"},
+		{FP16, 1e6, 512, "beyond max: the formula continues"},
+	}
+	for _, tt := range tests {
+		if got := tt.f.Ulp(tt.y); got != tt.ulp {
+			t.Errorf("%v.Ulp(%x) = %x, want %x: %s", tt.f, tt.y, got, tt.ulp, tt.reason)
+		}
+	}
+	if !math.IsInf(FP16.Ulp(math.Inf(-1)), 1) || !math.IsNaN(FP16.Ulp(math.NaN())) {
+		t.Error("Ulp special cases")
+	}
+}
+
+func TestUlpError(t *testing.T) {
+	third := new(big.Float).SetPrec(200).Quo(big.NewFloat(1), big.NewFloat(3))
+	inf := new(big.Float).SetInf(false)
+	huge := new(big.Float).SetFloat64(70000)
+	tests := []struct {
+		f      Format
+		got    float64
+		exact  *big.Float
+		want   float64
+		reason string
+	}{
+		{FP16, 1, big.NewFloat(1), 0, "exact"},
+		{FP16, 1 + 0x1p-10, big.NewFloat(1), 1, "one ulp above 1"},
+		{FP16, 1 - 0x1p-11, big.NewFloat(1), 0.5, "below 1 the neighbour is half an ulp(1) away"},
+		{FP32, 0x1.555556p-2, third, 1.0 / 3, "RN(1/3) = 0x1.555556p-2 is 2^-26/3 above 1/3, ulp 2^-25"},
+		{FP16, math.Copysign(0, -1), big.NewFloat(0), 0, "−0 against +0"},
+		{FP16, math.NaN(), nil, 0, "NaN matches NaN"},
+		{FP16, 1, nil, math.Inf(1), "finite against NaN"},
+		{FP16, math.NaN(), big.NewFloat(1), math.Inf(1), "NaN against finite"},
+		{FP16, math.Inf(1), inf, 0, "Inf against Inf"},
+		{FP16, math.Inf(1), huge, 0, "70000 overflows fp16: +Inf is the correctly rounded answer"},
+		{FP16, 65504, huge, (70000 - 65504) / 64.0, "a saturating ±max is a finite error (ulp of 70000 is 2^6)"},
+		{FP16, math.Inf(1), big.NewFloat(1), math.Inf(1), "Inf against a finite value"},
+		{FP16, 1, inf, math.Inf(1), "finite against Inf"},
+		{FP16, 0x1p-24, big.NewFloat(0), 1, "min subnormal against 0: one ulp(0)"},
+	}
+	for _, tt := range tests {
+		if got := tt.f.UlpError(tt.got, tt.exact); got != tt.want && !(math.Abs(got-tt.want) <= 0x1p-50*tt.want) {
+			t.Errorf("%v.UlpError(%x, %v) = %v, want %v: %s", tt.f, tt.got, tt.exact, got, tt.want, tt.reason)
+		}
+	}
+}
+
+func TestUlpDistance(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	tests := []struct {
+		f      Format
+		a, b   float64
+		want   int64
+		reason string
+	}{
+		{FP16, 1, 1, 0, "equal"},
+		{FP16, 0, negZero, 0, "±0 are equal"},
+		{FP16, 1, 1 + 0x1p-10, 1, "neighbours"},
+		{FP16, 0x1p-24, -0x1p-24, 2, "across zero: −min sub, 0, +min sub"},
+		{FP16, 65504, math.Inf(1), 1, "max and Inf are neighbours"},
+		{FP16, 1, 2, 1024, "a binade of fp16 holds 1024 values"},
+		{BF16, 1, 2, 128, "a binade of bf16 holds 128 values"},
+		{FP16, math.NaN(), math.NaN(), 0, "NaN matches NaN"},
+		{FP16, math.NaN(), 1, math.MaxInt64, "NaN against a number"},
+		{E4M3, 448, -448, 2 * 126, "E4M3 has 126 positive finite values"},
+	}
+	for _, tt := range tests {
+		if got := tt.f.UlpDistance(tt.a, tt.b); got != tt.want {
+			t.Errorf("%v.UlpDistance(%x, %x) = %d, want %d: %s", tt.f, tt.a, tt.b, got, tt.want, tt.reason)
+		}
+	}
+}
+
+func TestEncodeRejectsNonMembers(t *testing.T) {
+	if _, err := FP16.EncodeChecked(0.1); err == nil {
+		t.Error("FP16.EncodeChecked(0.1) succeeded; 0.1 is not an fp16 value")
+	}
+	if _, err := E4M3.EncodeChecked(math.Inf(1)); err == nil {
+		t.Error("E4M3.EncodeChecked(+Inf) succeeded; E4M3 has no Inf")
+	}
+	if got := FP32.Encode(float64(float32(1e-40))); got != 0x000116c2 {
+		t.Errorf("FP32.Encode(1e-40) = %#x, want 0x000116c2 (the subnormal 71362·2^-149)", got)
+	}
+}
