@@ -113,7 +113,7 @@ func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
 	// a / 2^q is exact (a power-of-two scaling that stays in float64's normal range for every
 	// format but FP64, where q ≥ −1074 makes it an integer), and so is rounding it to an integer.
 	r := math.Ldexp(math.RoundToEven(math.Ldexp(a, -q)), q)
-	if r == a {
+	if r == a && a <= f.MaxFinite() { // a p-bit value beyond e_max is not a member: it overflows
 		return x, Exact
 	}
 	return f.finish(r, x < 0, e < s.emin, sat)

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// runCLI runs fuzz in-process with the given arguments and stdin.
+func runCLI(args []string, stdin string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = dispatch(args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestDispatch(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		stderr string
+		reason string
+	}{
+		{nil, 2, "usage: fuzz", "no command: usage, status 2"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`, "unknown command named"},
+		{[]string{"oracle"}, 2, "-op is required", "oracle without -op"},
+		{[]string{"oracle", "-op", "lse"}, 2, "-format is required", "oracle without -format"},
+		{[]string{"oracle", "-op", "exp", "-format", "fp16"}, 2, `unknown -op "exp"`, "unknown op"},
+		{[]string{"oracle", "-op", "lse", "-format", "fp12"}, 2, "-format", "unknown format"},
+		{[]string{"oracle", "-op", "lse", "-format", "fp16", "-policy", "one"}, 2, "-policy", "unknown policy"},
+		{[]string{"oracle", "-op", "ce", "-format", "fp16", "-label-smoothing", "1.5"}, 2, "-label-smoothing", "ε out of [0, 1]"},
+		{[]string{"oracle", "-op", "ce", "-format", "fp16", "-weights", "1,-2"}, 2, "weight 2", "negative weight"},
+		{[]string{"oracle", "-op", "lse", "-format", "fp16", "-ignore-index", "3"}, 2, "apply to -op ce only", "ce flag on lse"},
+		{[]string{"oracle", "-op", "lse", "-format", "fp16", "extra"}, 2, `unexpected argument "extra"`, "positional argument"},
+		{[]string{"oracle", "-bogus"}, 2, "flag provided but not defined", "unknown flag"},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(tc.args, "")
+		if code != tc.code || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("fuzz %q: status %d, stderr %q; want %d and %q (%s)", tc.args, code, stderr, tc.code, tc.stderr, tc.reason)
+		}
+	}
+	if code, stdout, _ := runCLI([]string{"help"}, ""); code != 0 || !strings.Contains(stdout, "oracle") {
+		t.Errorf("fuzz help: status %d, stdout %q; want 0 and the command list", code, stdout)
+	}
+}
+
+// Expected outputs below were computed independently of package oracle, by
+// scripts/golden/golden.py (mpmath at 160/320 bits, Fraction for exact cases,
+// its own rounding); the derivation is given in each reason.
+func TestOracleCommand(t *testing.T) {
+	tests := []struct {
+		args   []string
+		stdin  string
+		want   string
+		reason string
+	}{
+		{[]string{"-op", "lse", "-format", "fp64"}, "0 0\n", "0x1.62e42fefa39efp-01\n", "LSE(0,0) = ln 2, fp64 0x1.62e42fefa39efp-1"},
+		{[]string{"-op", "lse", "-format", "fp16"}, "65504 65504\n", "0x1.ffcp+15\n", "65504 + ln 2 rounds back to 65504 (ulp 32): no overflow"},
+		{[]string{"-op", "lse", "-format", "e5m2"}, "1 2 3\n", "0x1.cp+01\n", "LSE(1,2,3) = 3.4076 -> e5m2 3.5"},
+		{[]string{"-op", "lse", "-format", "fp16"}, "1 nan\n1 inf\n-inf -inf\n", "nan\ninf\n-inf\n", "NUMERICS §5: NaN, +Inf, fully masked"},
+		{[]string{"-op", "softmax", "-format", "fp16"}, "0 0 0 0\n", "0x1p-02 0x1p-02 0x1p-02 0x1p-02\n", "equal logits: exactly 1/4"},
+		{[]string{"-op", "softmax", "-format", "fp16"}, "0 1\n", "0x1.138p-02 0x1.764p-01\n", "1/(1+e), e/(1+e) rounded to fp16"},
+		{[]string{"-op", "softmax", "-format", "fp16", "-decimal"}, "0 0 0\n", "0.3333 0.3333 0.3333\n", "fp16(1/3) = 0.333251953125; 0.3333 is the shortest decimal rounding to it, 0.333 is not"},
+		{[]string{"-op", "softmax", "-format", "fp16", "-policy", "zero"}, "-inf -inf\n3 -inf\n", "0x0p+00 0x0p+00\n0x1p+00 0x0p+00\n", "fully masked row under policy zero; masked entry exactly 0"},
+		{[]string{"-op", "softmax", "-format", "fp16", "-policy", "nan"}, "-inf -inf\n", "nan nan\n", "fully masked row under policy nan"},
+		{[]string{"-op", "logsoftmax", "-format", "fp32"}, "0 0\n", "-0x1.62e43p-01 -0x1.62e43p-01\n", "-ln 2 in fp32"},
+		{[]string{"-op", "logsoftmax", "-format", "fp32", "-policy", "zero"}, "-inf -inf\n", "-inf -inf\n", "fully masked row under policy zero: log 0"},
+		{[]string{"-op", "ce", "-format", "bf16"}, "2 1 2 3\n", "0x1.a2p-02\n", "log(e^-2 + e^-1 + 1) = 0.40761 -> bf16"},
+		{[]string{"-op", "ce", "-format", "bf16", "-label-smoothing", "0.1"}, "0 1 2 3\n", "0x1.28p+01\n", "0.9(LSE-1) + 0.1/3 Σ(LSE-x_c), ε = float64(0.1) exactly"},
+		{[]string{"-op", "ce", "-format", "fp32", "-weights", "1,2,0.5"}, "1 0.5 -1 2\n", "0x1.9ee34ap+02\n", "w_t (LSE - x_t) with w_t = 2"},
+		{[]string{"-op", "ce", "-format", "fp64"}, "0 0 -inf\n-100 nan nan\n", "0x0p+00\n0x0p+00\n", "single finite entry at the target: loss exactly 0; ignored row: 0"},
+		{[]string{"-op", "lse", "-format", "fp16", "-round"}, "0.1\n1.000488281250000000867361737988403547205962240695953369140625\n", "0x1.998p-04\n0x1.004p+00\n", "-round rounds the exact decimal straight to fp16 (the second is above a midpoint that float64 would hit)"},
+		{[]string{"-op", "lse", "-format", "e4m3", "-round"}, "-inf 1\n", "nan\n", "-round: -inf becomes E4M3's NaN, and NaN propagates"},
+		{[]string{"-op", "lse", "-format", "fp64"}, "1\n\n2\n", "0x1p+00\n\n0x1p+01\n", "blank lines are echoed; single entries are exact"},
+	}
+	for _, tc := range tests {
+		code, stdout, stderr := runCLI(append([]string{"oracle"}, tc.args...), tc.stdin)
+		if code != 0 || stdout != tc.want {
+			t.Errorf("fuzz oracle %q < %q:\nstatus %d, stdout %q, stderr %q\nwant status 0, stdout %q (%s)",
+				tc.args, tc.stdin, code, stdout, stderr, tc.want, tc.reason)
+		}
+	}
+}
+
+func TestOracleCommandBadInput(t *testing.T) {
+	tests := []struct {
+		args   []string
+		stdin  string
+		stderr string
+		reason string
+	}{
+		{[]string{"-op", "lse", "-format", "fp16"}, "1 2\n1 abc\n", `line 2: field 2 "abc": not a number`, "unparsable number names line and field"},
+		{[]string{"-op", "lse", "-format", "fp16"}, "0.1\n", "line 1: field 1 \"0.1\": 0.1 is not a value of fp16 (use -round", "non-member refused without -round"},
+		{[]string{"-op", "lse", "-format", "e4m3"}, "-inf 1\n", "is not a value of e4m3", "E4M3 has no -inf"},
+		{[]string{"-op", "ce", "-format", "fp16"}, "0 1 2\n5 1 2\n", "line 2: field 1 \"5\": target class out of range [0, 2)", "target out of range"},
+		{[]string{"-op", "ce", "-format", "fp16"}, "-1 1 2\n", "target class out of range", "negative target that is not the ignore index"},
+		{[]string{"-op", "ce", "-format", "fp16"}, "1.5 1 2\n", "target class: not an integer", "fractional target"},
+		{[]string{"-op", "ce", "-format", "fp16"}, "1\n", "line 1: ce: a target class and no logits", "no logits"},
+		{[]string{"-op", "ce", "-format", "fp16", "-weights", "1,2"}, "0 1 2 3\n", "3 logits but 2 -weights", "weights length mismatch"},
+		{[]string{"-op", "ce", "-format", "fp16"}, "0 1 0.1\n", "field 3", "logit field numbering counts the target"},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(append([]string{"oracle"}, tc.args...), tc.stdin)
+		if code != 2 || !strings.Contains(stderr, tc.stderr) {
+			t.Errorf("fuzz oracle %q < %q: status %d, stderr %q; want 2 and %q (%s)", tc.args, tc.stdin, code, stderr, tc.stderr, tc.reason)
+		}
+	}
+}
+
+func TestOracleCommandLongLine(t *testing.T) {
+	defer func(n int) { maxLineBytes = n }(maxLineBytes)
+	maxLineBytes = 64
+	code, stdout, stderr := runCLI([]string{"oracle", "-op", "softmax", "-format", "fp16"},
+		"0 0\n"+strings.Repeat("1 ", 40)+"\n")
+	if code != 2 || !strings.Contains(stderr, "line 2: longer than 64 bytes") {
+		t.Errorf("over-long line: status %d, stderr %q; want 2 and a message naming line 2", code, stderr)
+	}
+	if want := "0x1p-01 0x1p-01\n"; stdout != want {
+		t.Errorf("lines before the over-long one: stdout %q, want %q", stdout, want)
+	}
+}

@@ -1,0 +1,349 @@
+// Package training is the end-to-end demonstration of ulpcheck's subject: a small softmax
+// regression trained in simulated mixed precision (fp16 storage, fp32 accumulation, fp32
+// master weights) on generated data, three ways:
+//
+//	(a) the naive softmax of the seed article, on fp16 tensors: exp overflows fp16 once a
+//	    logit exceeds 11.09 (NUMERICS §1), Inf/Inf = NaN, the loss goes NaN; the loss scaler
+//	    skips every step whose gradients are non-finite, which keeps the master weights finite
+//	    but cannot repair the forward pass;
+//	(b) the stable (max-shifted) softmax without loss scaling: the per-element gradients of a
+//	    loss averaged over 2^20 tokens are below fp16's smallest subnormal, flush to 0, and
+//	    learning stalls;
+//	(c) the stable softmax with the dynamic loss scaler (lossscale.Dynamic, PyTorch's defaults):
+//	    the same gradients, scaled by 2^16, survive in fp16 and come back exactly in fp32, and
+//	    the model trains.
+//
+// Each outcome is asserted by the package's tests (go test ./examples/training/), and Demo
+// prints and checks all three (for cmd/fuzz).
+//
+// The forward pass stores inputs, weights and logits in fp16 (each logit a float32 dot product
+// rounded once to fp16), the backward pass stores the logit gradients and the weight gradients
+// in fp16 (float32 accumulation, one rounding), and the update is done on fp32 master weights,
+// as apex's O2 mode and Micikevicius et al. ("Mixed Precision Training", ICLR 2018) describe.
+package training
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+
+	"github.com/x448/float16"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/kernels/lossscale"
+)
+
+// Problem size and schedule.
+const (
+	Classes  = 4
+	Features = 8
+	Batch    = 64
+	Train    = 512 // training examples, cycled in batches
+	Steps    = 200
+	// LossWeight is the factor the loss carries: a mean over 2^20 tokens of which a batch
+	// simulates 64. It is what makes per-element gradients smaller than fp16 can hold.
+	LossWeight = 0x1p-20
+	// LR is the SGD learning rate, scaled by 1/LossWeight so that the update is that of the
+	// unweighted mean loss with rate 0.5.
+	LR = 0.4 / LossWeight
+)
+
+// Config selects one of the three runs.
+type Config struct {
+	Stable  bool // the max-shifted softmax (bundled kernel softmax/shifted/fp16); else the naive one in fp16
+	Scaling bool // the dynamic loss scaler with PyTorch's defaults; else no scaling
+	Seed    uint64
+}
+
+// Result is what a run did.
+type Result struct {
+	Losses         []float64 // mean loss over the training set before each step, and after the last (fp32; NaN when the forward pass gave NaN)
+	FirstNaN       int       // first step with a NaN loss, −1 if none
+	MaxLogit       float64   // largest |logit| seen in the forward passes
+	MaxLogitAtNaN  float64   // largest |logit| over the training set when the loss first went NaN
+	Skipped        int       // steps the scaler skipped
+	NonzeroGrads   int       // weight-gradient elements that were nonzero in fp16, over all steps
+	ExactNonzero   int       // weight-gradient elements whose exact value is nonzero, over all steps
+	Accuracy       float64   // on the training set after the last step
+	FinalScale     float32   // the scaler's scale after the last step (0 without scaling)
+	WeightsAllFine bool      // every master weight is finite at the end
+}
+
+// data generates a training set: class means at ±4 in each feature, unit-variance normal noise,
+// every feature rounded to fp16.
+func data(seed uint64) (x [][]float64, y []int) {
+	r := rand.New(rand.NewPCG(seed, 0x5eed))
+	// Class means: ±4 along rows 1–4 of the 8×8 Sylvester–Hadamard matrix (sign of
+	// (−1)^popcount((c+1)&j)), so that every two means differ in 4 of the 8 features.
+	var mu [Classes][Features]float64
+	for c := range mu {
+		for j := range mu[c] {
+			mu[c][j] = 4
+			if bits.OnesCount(uint((c+1)&j))%2 == 1 {
+				mu[c][j] = -4
+			}
+		}
+	}
+	for range Train {
+		c := r.IntN(Classes)
+		row := make([]float64, Features)
+		for j := range row {
+			row[j] = f16(mu[c][j] + r.NormFloat64())
+		}
+		x, y = append(x, row), append(y, c)
+	}
+	return x, y
+}
+
+// f16 rounds to fp16 (the harness's audited rounding).
+func f16(v float64) float64 {
+	r, _ := fp.FP16.RoundFloat64(v)
+	return r
+}
+
+// naiveSoftmax16 is the seed article's softmax on an fp16 row: exp stored in fp16, summed with
+// fp32 accumulation and stored in fp16, divided and stored in fp16. exp(z) is +Inf for z above
+// 11.09, and Inf/Inf is NaN.
+func naiveSoftmax16(z []float64) []float64 {
+	e := make([]float64, len(z))
+	var s float32
+	for i, v := range z {
+		e[i] = f16(math.Exp(v))
+		s += float32(e[i])
+	}
+	sum := f16(float64(s))
+	for i := range e {
+		e[i] = f16(e[i] / sum)
+	}
+	return e
+}
+
+// Run trains one model and reports what happened.
+func Run(cfg Config) (Result, error) {
+	x, y := data(cfg.Seed)
+	var w [Classes][Features]float32 // fp32 master weights, zero-initialised
+	res := Result{FirstNaN: -1}
+	var sc *lossscale.Dynamic
+	if cfg.Scaling {
+		var err error
+		if sc, err = lossscale.New(lossscale.DefaultOptions()); err != nil {
+			return res, err
+		}
+	}
+	stable, ok := kernels.Lookup("softmax/shifted/fp16")
+	if !ok {
+		return res, fmt.Errorf("training: no bundled softmax/shifted/fp16")
+	}
+	ctx := context.Background()
+	all := make([]int, Train)
+	for i := range all {
+		all[i] = i
+	}
+
+	forward := func(rows []int) (z, p []float64, err error) {
+		z = make([]float64, len(rows)*Classes)
+		for n, i := range rows {
+			for c := range Classes {
+				var acc float32
+				for j := range Features {
+					acc += float32(f16(float64(w[c][j]))) * float32(x[i][j]) // fp16 weights, fp32 accumulation
+				}
+				z[n*Classes+c] = f16(float64(acc))
+				res.MaxLogit = max(res.MaxLogit, math.Abs(z[n*Classes+c]))
+			}
+		}
+		if cfg.Stable {
+			p, err = stable.Call(ctx, &kernels.Args{Rows: len(rows), Cols: Classes, X: z})
+			return z, p, err
+		}
+		p = make([]float64, 0, len(z))
+		for n := range rows {
+			p = append(p, naiveSoftmax16(z[n*Classes:(n+1)*Classes])...)
+		}
+		return z, p, nil
+	}
+	// loss is the mean cross-entropy −log p_y in fp32 over the rows (NaN propagates).
+	loss := func(rows []int, p []float64) float64 {
+		var s float32
+		for n, i := range rows {
+			s += -float32(math.Log(p[n*Classes+y[i]]))
+		}
+		return float64(s / float32(len(rows)))
+	}
+
+	for step := range Steps {
+		rows := make([]int, Batch)
+		for n := range rows {
+			rows[n] = (step*Batch + n) % Train
+		}
+		zAll, pAll, err := forward(all)
+		if err != nil {
+			return res, err
+		}
+		l := loss(all, pAll)
+		res.Losses = append(res.Losses, l)
+		if math.IsNaN(l) && res.FirstNaN < 0 {
+			res.FirstNaN = step
+			for _, v := range zAll {
+				res.MaxLogitAtNaN = max(res.MaxLogitAtNaN, math.Abs(v))
+			}
+		}
+		p := make([]float64, 0, Batch*Classes)
+		for _, i := range rows {
+			p = append(p, pAll[i*Classes:(i+1)*Classes]...)
+		}
+		// Backward: dz = S·LossWeight·(p − onehot)/Batch stored in fp16; dW = Σ dz·x in fp32,
+		// stored in fp16.
+		scale := 1.0
+		if sc != nil {
+			scale = float64(sc.Scale())
+		}
+		dz := make([]float64, len(p))
+		exact := make([]float64, len(p))
+		for n, i := range rows {
+			for c := range Classes {
+				d := p[n*Classes+c]
+				if c == y[i] {
+					d--
+				}
+				exact[n*Classes+c] = d * LossWeight / Batch
+				dz[n*Classes+c] = f16(d * scale * LossWeight / Batch)
+			}
+		}
+		g16 := make([]float16.Float16, Classes*Features)
+		for c := range Classes {
+			for j := range Features {
+				var acc, ex float32
+				for n, i := range rows {
+					acc += float32(dz[n*Classes+c]) * float32(x[i][j])
+					ex += float32(exact[n*Classes+c]) * float32(x[i][j])
+				}
+				g16[c*Features+j] = float16.Fromfloat32(float32(f16(float64(acc))))
+				if g16[c*Features+j].Float32() != 0 {
+					res.NonzeroGrads++
+				}
+				if ex != 0 {
+					res.ExactNonzero++
+				}
+			}
+		}
+		master := make([]float32, len(g16))
+		apply := func() {
+			for c := range Classes {
+				for j := range Features {
+					w[c][j] -= float32(LR) * master[c*Features+j]
+				}
+			}
+		}
+		if sc != nil {
+			sc.UnscaleFloat16(master, g16)
+			if sc.Step(apply) {
+				res.Skipped++
+			}
+			sc.Update()
+		} else {
+			for i, h := range g16 {
+				master[i] = h.Float32()
+			}
+			apply()
+		}
+	}
+	_, p, err := forward(all)
+	if err != nil {
+		return res, err
+	}
+	res.Losses = append(res.Losses, loss(all, p))
+	correct := 0
+	for i := range all {
+		best := 0
+		for c := range Classes {
+			if p[i*Classes+c] > p[i*Classes+best] {
+				best = c
+			}
+		}
+		if best == y[i] {
+			correct++
+		}
+	}
+	res.Accuracy = float64(correct) / Train
+	res.WeightsAllFine = true
+	for c := range w {
+		for _, v := range w[c] {
+			res.WeightsAllFine = res.WeightsAllFine && !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0)
+		}
+	}
+	if sc != nil {
+		res.FinalScale = sc.Scale()
+	}
+	return res, nil
+}
+
+// Demo runs the three configurations, prints one line each to w and returns an error if an
+// outcome is not the expected one.
+func Demo(w io.Writer, seed uint64) error {
+	runs := []struct {
+		name string
+		cfg  Config
+	}{
+		{"(a) naive softmax + scaler", Config{Stable: false, Scaling: true, Seed: seed}},
+		{"(b) stable softmax, no scaling", Config{Stable: true, Scaling: false, Seed: seed}},
+		{"(c) stable softmax + scaler", Config{Stable: true, Scaling: true, Seed: seed}},
+	}
+	for i, r := range runs {
+		res, err := Run(r.cfg)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "%s: loss %.4g → %.4g, accuracy %.3f, first NaN at step %d (max |logit| %g), skipped %d, nonzero fp16 grads %d of %d exact\n",
+			r.name, res.Losses[0], res.Losses[len(res.Losses)-1], res.Accuracy, res.FirstNaN, res.MaxLogitAtNaN,
+			res.Skipped, res.NonzeroGrads, res.ExactNonzero)
+		if err := Check(i, res); err != nil {
+			return fmt.Errorf("%s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// Check verifies the expected outcome of run 0 (a), 1 (b) or 2 (c).
+func Check(run int, r Result) error {
+	thr := fp.FP16.Exp().Overflow
+	switch run {
+	case 0:
+		switch {
+		case r.FirstNaN < 0:
+			return fmt.Errorf("the naive softmax never went NaN (max |logit| %g)", r.MaxLogit)
+		case !(r.MaxLogitAtNaN > thr):
+			return fmt.Errorf("the loss went NaN with max |logit| %g, not above fp16's exp threshold %g", r.MaxLogitAtNaN, thr)
+		case !math.IsNaN(r.Losses[len(r.Losses)-1]):
+			return fmt.Errorf("the loss recovered to %g", r.Losses[len(r.Losses)-1])
+		case r.Skipped == 0 || !r.WeightsAllFine:
+			return fmt.Errorf("the scaler skipped %d steps and the weights are finite: %v", r.Skipped, r.WeightsAllFine)
+		}
+	case 1:
+		switch {
+		case r.ExactNonzero == 0:
+			return fmt.Errorf("the exact gradients were zero: the stall would not be underflow")
+		case r.NonzeroGrads != 0:
+			return fmt.Errorf("%d fp16 weight gradients survived without scaling", r.NonzeroGrads)
+		case r.Accuracy > 0.5 || r.Losses[len(r.Losses)-1] != r.Losses[0]:
+			return fmt.Errorf("learning did not stall: accuracy %g, loss %g → %g", r.Accuracy, r.Losses[0], r.Losses[len(r.Losses)-1])
+		}
+	case 2:
+		last := r.Losses[len(r.Losses)-1]
+		switch {
+		case r.FirstNaN >= 0:
+			return fmt.Errorf("the loss went NaN at step %d", r.FirstNaN)
+		case r.Accuracy < 0.95:
+			return fmt.Errorf("accuracy %g < 0.95", r.Accuracy)
+		case !(last < r.Losses[0]/10):
+			return fmt.Errorf("loss %g → %g did not fall tenfold", r.Losses[0], last)
+		case !(r.MaxLogit > thr):
+			return fmt.Errorf("the logits stayed below fp16's exp threshold (%g): the run does not show the naive failure's regime", r.MaxLogit)
+		}
+	}
+	return nil
+}

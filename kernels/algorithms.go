@@ -1,0 +1,278 @@
+// This file implements the algorithms of the bundled kernels, over an accumulation type F.
+
+package kernels
+
+import "math"
+
+// accum is the type bundled kernels compute in: float32 or float64.
+type accum interface{ float32 | float64 }
+
+// expF is exp in F: math.Exp rounded once to F. For float32 its relative error is below
+// 2^−24 + 2^−53 (math.Exp is within 1 ulp of float64); for float64 it is math.Exp (< 1 ulp).
+func expF[F accum](x F) F { return F(math.Exp(float64(x))) }
+
+// log1pF is log(1+x) in F, as expF.
+func log1pF[F accum](x F) F { return F(math.Log1p(float64(x))) }
+
+// rowMax returns the largest element and its first index, or nan = true when x holds a NaN.
+// An empty row, or one of −Inf only, gives −Inf (and index 0 for the latter).
+func rowMax[F accum](x []F) (m F, k int, nan bool) {
+	m = F(math.Inf(-1))
+	for i, v := range x {
+		if v != v {
+			return v, i, true
+		}
+		if v > m || i == 0 {
+			m, k = v, i
+		}
+	}
+	return m, k, false
+}
+
+func fill[F accum](dst []F, v float64) {
+	for i := range dst {
+		dst[i] = F(v)
+	}
+}
+
+// naiveSoftmax is the seed article's softmax: w_i = exp(x_i), y_i = w_i / Σ w_j. Deliberately
+// broken: exp overflows for x_i above the format's exp threshold (88.72 in float32), giving
+// Inf/Inf = NaN, and underflows for rows far below 0, giving 0/0.
+func naiveSoftmax[F accum](dst, x []F) {
+	var s F
+	for i, v := range x {
+		dst[i] = expF(v)
+		s += dst[i]
+	}
+	for i := range dst {
+		dst[i] /= s
+	}
+}
+
+// shiftedSoftmax is Blanchard, Higham & Higham's Algorithm 4.1 for softmax: m = max x,
+// w_i = exp(x_i − m), y_i = w_i / Σ w_j, summed left to right. Relative error per component
+// ≤ (n + 2 + 2(x_max − x_min))u to first order (Thm 4.3). A fully masked row gives NaN
+// (−Inf − (−Inf)), a NaN or +Inf in the row gives NaN everywhere.
+func shiftedSoftmax[F accum](dst, x []F) {
+	m, _, nan := rowMax(x)
+	if nan {
+		fill(dst, math.NaN())
+		return
+	}
+	var s F
+	for i, v := range x {
+		dst[i] = expF(v - m)
+		s += dst[i]
+	}
+	for i := range dst {
+		dst[i] /= s
+	}
+}
+
+// onlineSoftmax is the single-pass softmax of Milakov & Gimelshein: m_j = max(m_{j−1}, x_j),
+// d_j = d_{j−1}·exp(m_{j−1} − m_j) + exp(x_j − m_j), y_i = exp(x_i − m_n)/d_n, with
+// FlashAttention's guard: a running max of −Inf is replaced by 0 in the exponents, so a row that
+// starts with −Inf is not NaN, and a fully masked row gives exactly 0 (policy MaskZero).
+// Relative error ≤ (n + 2r + 2 + x_max − x_min)u with r the number of max updates (NUMERICS §4).
+func onlineSoftmax[F accum](dst, x []F) { online(dst, x, true) }
+
+func online[F accum](dst, x []F, guard bool) {
+	m := F(math.Inf(-1))
+	var d F
+	for _, v := range x {
+		mn := m
+		if v > mn || v != v {
+			mn = v
+		}
+		ms := mn
+		if guard && math.IsInf(float64(mn), -1) {
+			ms = 0
+		}
+		d = F(d*expF(m-ms)) + expF(v-ms)
+		m = mn
+	}
+	if guard && math.IsInf(float64(m), -1) {
+		fill(dst, 0)
+		return
+	}
+	for i, v := range x {
+		dst[i] = expF(v-m) / d
+	}
+}
+
+// logSoftmaxShifted computes y_j = (x_j − m) − log1p(s), s = Σ_{i≠k} exp(x_i − m) with k an
+// index of the maximum m. Relative error ≤ (3 + n + x_max − x_min)u to first order (NUMERICS §3).
+// NaN or +Inf in the row, or a fully masked row, gives NaN everywhere.
+func logSoftmaxShifted[F accum](dst, x []F) {
+	m, k, nan := rowMax(x)
+	if nan || math.IsInf(float64(m), 0) {
+		fill(dst, math.NaN())
+		return
+	}
+	l := log1pF(sumExpShifted(x, m, k))
+	for j, v := range x {
+		dst[j] = (v - m) - l
+	}
+}
+
+func sumExpShifted[F accum](x []F, m F, k int) F {
+	var s F
+	for i, v := range x {
+		if i != k {
+			s += expF(v - m)
+		}
+	}
+	return s
+}
+
+// lseShifted computes m + log1p(s) (Algorithm 4.1). Absolute error ≤ (|y| + log1p(s) +
+// s/(1+s)·(n + x_max − x_min))u to first order (eq. 4.8 plus the final addition).
+// Special cases: empty or fully masked row −Inf; a NaN NaN; a +Inf (and no NaN) +Inf.
+func lseShifted[F accum](x []F) F {
+	m, k, nan := rowMax(x)
+	if nan || math.IsInf(float64(m), 0) {
+		return m
+	}
+	return m + log1pF(sumExpShifted(x, m, k))
+}
+
+// softmaxBackward computes dx_i = y_i(dy_i − c), c = Σ_j dy_j y_j, y = shiftedSoftmax(x),
+// all in F. Absolute error ≤ y_i[(e_y + γ_n)Σ_j|dy_j|y_j + (e_y + γ_2)|dy_i − c|] with e_y the
+// softmax bound (NUMERICS §3).
+func softmaxBackward[F accum](dx, x, dy []F) {
+	shiftedSoftmax(dx, x)
+	var c F
+	for j, y := range dx {
+		c += F(dy[j] * y)
+	}
+	for i, y := range dx {
+		dx[i] = y * (dy[i] - c)
+	}
+}
+
+// ceFused computes PyTorch's F.cross_entropy with class targets: per row the negative log
+// likelihood (m − x_t) + log1p(s), never log(softmax), with weights, ignore_index, label
+// smoothing (1−ε)·w_t·nll_t + (ε/C)·Σ_c w_c·nll_c, and the reduction (mean divides by Σ w_t of the
+// rows not ignored; all ignored gives 0/0 = NaN as PyTorch). Relative error of each row's loss
+// ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the sums (NUMERICS §3, §8).
+func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
+	var sum, den F
+	eps := F(o.LabelSmoothing)
+	for r := 0; r < rows; r++ {
+		var l F
+		if t[r] != o.IgnoreIndex {
+			xr := x[r*cols : (r+1)*cols]
+			w := F(1)
+			if o.Weights != nil {
+				w = F(o.Weights[t[r]])
+			}
+			den += w
+			m, k, nan := rowMax(xr)
+			switch {
+			case nan || math.IsInf(float64(m), 0):
+				l = F(math.NaN())
+			default:
+				ls := log1pF(sumExpShifted(xr, m, k))
+				l = w * ((m - xr[t[r]]) + ls)
+				if eps != 0 {
+					var sm F
+					for c, v := range xr {
+						wc := F(1)
+						if o.Weights != nil {
+							wc = F(o.Weights[c])
+						}
+						sm += F(wc * ((m - v) + ls))
+					}
+					l = F((1-eps)*l) + F(eps/F(cols))*sm
+				}
+			}
+		}
+		if o.Reduction == ReduceNone {
+			dst[r] = l
+		}
+		sum += l
+	}
+	switch o.Reduction {
+	case ReduceSum:
+		dst[0] = sum
+	case ReduceMean:
+		dst[0] = sum / den
+	}
+}
+
+// ceGrad computes the gradient of ceFused with respect to the logits: for a row not ignored,
+// [(Σ_c w_c t'_c)·p_j − w_j t'_j]/D with t' = (1−ε)onehot(t) + ε/C, p = shiftedSoftmax(x),
+// D = Σ w_t (mean) or 1; without smoothing w_t(p_j − δ_jt)/D. Ignored rows get 0.
+func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
+	den := F(1)
+	if o.Reduction == ReduceMean {
+		den = 0
+		for r := 0; r < rows; r++ {
+			if t[r] != o.IgnoreIndex {
+				den += wOf[F](o, t[r])
+			}
+		}
+	}
+	eps := F(o.LabelSmoothing)
+	for r := 0; r < rows; r++ {
+		g := dx[r*cols : (r+1)*cols]
+		if t[r] == o.IgnoreIndex {
+			fill(g, 0)
+			continue
+		}
+		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
+		wt := wOf[F](o, t[r])
+		if eps == 0 {
+			for j := range g {
+				d := g[j]
+				if j == t[r] {
+					d = g[j] - 1
+				}
+				g[j] = wt * d / den
+			}
+			continue
+		}
+		var a F
+		for c := 0; c < cols; c++ {
+			tc := eps / F(cols)
+			if c == t[r] {
+				tc += 1 - eps
+			}
+			a += F(wOf[F](o, c) * tc)
+		}
+		for j := range g {
+			tj := eps / F(cols)
+			if j == t[r] {
+				tj += 1 - eps
+			}
+			g[j] = (F(a*g[j]) - F(wOf[F](o, j)*tj)) / den
+		}
+	}
+}
+
+func wOf[F accum](o CEOptions, c int) F {
+	if o.Weights == nil {
+		return 1
+	}
+	return F(o.Weights[c])
+}
+
+// fp16AccSoftmax is the shifted softmax with its sum accumulated in fp16 (every partial sum
+// rounded to fp16, as a naive half-precision kernel does). Deliberately broken: on a flat row
+// of n > 2048 equal logits the sum stalls at 2048 (2048 + 1 rounds to 2048), and the outputs are
+// 1/2048 instead of 1/n.
+func fp16AccSoftmax(dst, x []float32, round func(float32) float32) {
+	m, _, nan := rowMax(x)
+	if nan {
+		fill(dst, math.NaN())
+		return
+	}
+	var s float32
+	for i, v := range x {
+		dst[i] = round(expF(v - m))
+		s = round(s + dst[i])
+	}
+	for i := range dst {
+		dst[i] /= s
+	}
+}

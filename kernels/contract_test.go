@@ -1,0 +1,83 @@
+package kernels
+
+import (
+	"context"
+	"errors"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+func TestContract(t *testing.T) {
+	good := func(dst, x []float32) { shiftedSoftmax(dst, x) }
+	tests := []struct {
+		name   string
+		k      *Kernel
+		want   ContractKind // 0: no error
+		reason string
+	}{
+		{"good", Softmax("good", good), 0, "a correct kernel breaks no contract"},
+		{"out-of-bounds", Softmax("oob", func(dst, x []float32) {
+			good(dst, x)
+			dst = dst[:len(dst)+1] // capacity reaches into the trailing guard
+			dst[len(dst)-1] = 0
+		}), ContractOutOfBounds, "a write one past the output lands in a guard cell"},
+		{"input-modified", Softmax("mod", func(dst, x []float32) {
+			good(dst, x)
+			x[0] = 7
+		}), ContractInputModified, "the input must be read only"},
+		{"panic", Softmax("panic", func(dst, x []float32) { panic("boom") }), ContractPanic, "panics are recovered and reported"},
+		{"hang", Softmax("hang", func(dst, x []float32) { time.Sleep(time.Hour) }, WithTimeout(20*time.Millisecond)), ContractTimeout, "a call that does not return times out"},
+		{"error", SoftmaxErr("err", func(dst, x []float32) error { return errors.New("no") }), ContractReturnedError, "an error on a supported case is a contract finding"},
+		{"not-member", Softmax("member", func(dst, x []float32) {
+			for i := range dst {
+				dst[i] = 0.1
+			}
+		}, WithOut(fp.FP16)), ContractNotMember, "0.1f is not an fp16 value"},
+		{"length", &Kernel{Name: "len", Op: OpSoftmax, In: fp.FP32, Fn: func(context.Context, *Args) ([]float64, error) {
+			return []float64{1}, nil
+		}}, ContractLength, "the harness-level Func must return OutLen values"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := &Args{Rows: 2, Cols: 3, X: []float64{1, 2, 3, -1, 0, 1}}
+			out, err := tt.k.Call(context.Background(), a)
+			var ce *ContractError
+			switch {
+			case tt.want == 0 && err != nil:
+				t.Fatalf("Call = %v, want no error (%s)", err, tt.reason)
+			case tt.want == 0:
+				if len(out) != 6 {
+					t.Fatalf("len(out) = %d, want 6", len(out))
+				}
+			case !errors.As(err, &ce) || ce.Kind != tt.want:
+				t.Fatalf("Call error = %v, want contract kind %v (%s)", err, tt.want, tt.reason)
+			}
+		})
+	}
+}
+
+func TestUnsupportedPassesThrough(t *testing.T) {
+	k := CrossEntropy("ce", func(x []float32, target int) float32 { return 0 })
+	a := &Args{Rows: 1, Cols: 2, X: []float64{0, 0}, Targets: []int{0}, CE: CEOptions{IgnoreIndex: -100, LabelSmoothing: 0.5}}
+	_, err := k.Call(context.Background(), a)
+	if !errors.Is(err, ErrUnsupported) {
+		t.Fatalf("Call = %v, want ErrUnsupported (the row adapter cannot smooth labels)", err)
+	}
+}
+
+func TestNativeRoundTrip(t *testing.T) {
+	// Every fp16 and bf16 encoding survives the harness ↔ native conversion bit for bit.
+	for b := 0; b < 1<<16; b++ {
+		x := fp.FP16.Decode(uint64(b))
+		if got := fp.FP16.Encode(FromNative(ToNative[float16T](x))); got != uint64(b) && !math.IsNaN(x) {
+			t.Fatalf("fp16 %#04x: round trip gives %#04x", b, got)
+		}
+		y := fp.BF16.Decode(uint64(b))
+		if got := fp.BF16.Encode(FromNative(ToNative[uint16](y))); got != uint64(b) && !math.IsNaN(y) {
+			t.Fatalf("bf16 %#04x: round trip gives %#04x", b, got)
+		}
+	}
+}

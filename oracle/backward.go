@@ -1,0 +1,195 @@
+// This file implements the softmax backward pass, dx_i = y_i·(dy_i − Σ_j dy_j·y_j), from the
+// logits (y = softmax(x), exact) and from a given y (a polynomial, computed exactly).
+
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+// SoftmaxBackward returns dx = y ⊙ (dy − (dy·y)) for each row of the rows×cols row-major x and
+// dy, with y = softmax(x) exact (not rounded), each element correctly rounded into f.
+//
+// Special cases are (NUMERICS §5, §6):
+//
+//	a NaN or +Inf in the row of x, or a NaN or ±Inf in the row of dy: every element NaN
+//	x fully masked (every entry −Inf): NaN (pol = fp.MaskNaN) or +0 (pol = fp.MaskZero)
+//	−Inf entries of x: exactly +0
+//	all finite x equal (y = 1/k): exact rationals (dy_i − mean dy)/k, rounded once
+//	dx_i = 0 exactly, detected: by Lindemann–Weierstrass, dx_i = 0 iff dy_i equals the mean of
+//	dy over the entries of every distinct finite logit value
+//
+// Other elements are transcendental and nonzero, decided by Ziv's loop on enclosures (the
+// cancellation in dy_i − c is handled by raising the precision). The error is returned for bad
+// shapes or at the precision cap.
+func SoftmaxBackward(f fp.Format, x, dy []float64, rows, cols int, pol fp.MaskPolicy) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkShape("SoftmaxBackward", len(x), rows, cols); err != nil {
+		return nil, err
+	}
+	if len(dy) != len(x) {
+		return nil, fmt.Errorf("oracle: SoftmaxBackward: %d values of dy for %d of x", len(dy), len(x))
+	}
+	out := make([]Value, len(x))
+	for r := range rows {
+		s := r * cols
+		if err := backwardRow(fi, x[s:s+cols], dy[s:s+cols], pol, out[s:s+cols]); err != nil {
+			return nil, fmt.Errorf("row %d: %w", r, err)
+		}
+	}
+	return out, nil
+}
+
+func allFinite(v []float64) bool {
+	for _, e := range v {
+		if math.IsNaN(e) || math.IsInf(e, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) error {
+	f := fi.f
+	ri := analyze(x)
+	switch {
+	case ri.nan || ri.posInf || !allFinite(dy) || (ri.nFinite == 0 && pol == fp.MaskNaN):
+		for i := range out {
+			out[i] = nanValue(f)
+		}
+		return nil
+	case ri.nFinite == 0:
+		for i := range out {
+			out[i] = zeroValue(f)
+		}
+		return nil
+	}
+	// Group the finite entries by logit value; mean[v] = mean of dy over the group.
+	type group struct{ sum, n *big.Rat }
+	groups := make(map[float64]*group)
+	for i, xi := range x {
+		if math.IsInf(xi, -1) {
+			continue
+		}
+		g := groups[xi]
+		if g == nil {
+			g = &group{new(big.Rat), new(big.Rat)}
+			groups[xi] = g
+		}
+		g.sum.Add(g.sum, ratOf(dy[i]))
+		g.n.Add(g.n, big.NewRat(1, 1))
+	}
+	var mu *big.Rat // the common group mean, nil when the groups' means differ
+	for _, g := range groups {
+		m := new(big.Rat).Quo(g.sum, g.n)
+		if mu == nil {
+			mu = m
+		} else if mu.Cmp(m) != 0 {
+			mu = nil
+			break
+		}
+	}
+	if ri.allEqual {
+		// y = 1/k: dx_i = (dy_i − μ)/k with μ the mean of dy over the finite entries.
+		k := big.NewRat(int64(ri.nFinite), 1)
+		for i, xi := range x {
+			if math.IsInf(xi, -1) {
+				out[i] = zeroValue(f)
+				continue
+			}
+			q := new(big.Rat).Sub(ratOf(dy[i]), mu)
+			out[i] = ratValue(f, q.Quo(q, k))
+		}
+		return nil
+	}
+	var pending []int
+	for i, xi := range x {
+		switch {
+		case math.IsInf(xi, -1):
+			out[i] = zeroValue(f)
+		case mu != nil && ratOf(dy[i]).Cmp(mu) == 0:
+			out[i] = zeroValue(f)
+		default:
+			pending = append(pending, i)
+		}
+	}
+	if len(pending) == 0 {
+		return nil
+	}
+	br := newBigRow(x, ri.m)
+	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S
+	return ziv(fi, "SoftmaxBackward", out, pending,
+		func(w uint) error {
+			br.prepare(w)
+			iw := br.iw(w) + 16
+			s := point(0)
+			for j, xj := range x {
+				if !math.IsInf(xj, -1) && dy[j] != 0 {
+					s = ivAdd(s, ivMul(point(dy[j]), br.t[j], iw), iw)
+				}
+			}
+			c = ivDiv(s, br.S, iw)
+			return nil
+		},
+		func(w uint, i int) (ival, error) {
+			iw := br.iw(w) + 16
+			return ivMul(br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
+		})
+}
+
+// exactPrec is a big.Float precision at which sums of products of float64 values (exponents
+// from −2148 to 2048) and a further product with a float64 are exact for rows of up to 2^64
+// entries.
+const exactPrec = 2148 + 2048 + 64 + 53 + 64
+
+// SoftmaxBackwardFromY returns dx_i = y_i·(dy_i − Σ_j dy_j·y_j) for each row of the rows×cols
+// row-major y and dy, taking y as exact reals (a kernel's rounded forward output, for
+// instance), each element computed exactly (a polynomial in the inputs: no Ziv loop) and rounded
+// once into f.
+//
+// Special cases are:
+//
+//	a NaN or ±Inf in the row of y or of dy: every element of the row NaN
+//
+// The error is returned only for bad shapes.
+func SoftmaxBackwardFromY(f fp.Format, y, dy []float64, rows, cols int) ([]Value, error) {
+	if _, err := newFmtInfo(f); err != nil {
+		return nil, err
+	}
+	if err := checkShape("SoftmaxBackwardFromY", len(y), rows, cols); err != nil {
+		return nil, err
+	}
+	if len(dy) != len(y) {
+		return nil, fmt.Errorf("oracle: SoftmaxBackwardFromY: %d values of dy for %d of y", len(dy), len(y))
+	}
+	out := make([]Value, len(y))
+	for r := range rows {
+		s := r * cols
+		yr, dr, o := y[s:s+cols], dy[s:s+cols], out[s:s+cols]
+		if !allFinite(yr) || !allFinite(dr) {
+			for i := range o {
+				o[i] = nanValue(f)
+			}
+			continue
+		}
+		c := new(big.Float).SetPrec(exactPrec)
+		var p big.Float
+		for j := range yr {
+			p.SetPrec(106).Mul(new(big.Float).SetFloat64(yr[j]), new(big.Float).SetFloat64(dr[j]))
+			c.Add(c, &p)
+		}
+		for i := range yr {
+			d := new(big.Float).SetPrec(exactPrec).Sub(new(big.Float).SetFloat64(dr[i]), c)
+			v := new(big.Float).SetPrec(exactPrec+53).Mul(d, new(big.Float).SetFloat64(yr[i]))
+			o[i] = bigValue(f, v)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,520 @@
+// This file implements PyTorch's cross_entropy (NUMERICS §8), for class targets and probability
+// targets, and its gradient with respect to the logits, correctly rounded.
+//
+// Both target kinds reduce to one form. For row n with logits x, shift m = max x, d_c = x_c − m,
+// L = log Σ_c e^(d_c), and nonnegative-or-not coefficients a_c (class targets:
+// a_c = w_c·((1−ε)[c = t] + ε/C); probability targets: a_c = w_c·(t_c(1−ε) + ε/C)):
+//
+//	loss_n = Σ_c a_c·(L − d_c) = A·L − R,   A = Σ_c a_c,  R = Σ_c a_c·d_c
+//	∂loss_n/∂x_j = A·p_j − a_j,             p = softmax(x)
+//
+// a, A and R are rationals (computed exactly with big.Rat); L and p are transcendental unless the
+// row has a single finite entry (L = 0) or all its finite entries equal (p = 1/k): NUMERICS §6.
+
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+	"strings"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+// Reduction is the reduction of cross-entropy over the rows of a batch.
+type Reduction uint8
+
+const (
+	ReduceMean Reduction = iota // Σ_n loss_n / D (PyTorch's default; D depends on the target kind)
+	ReduceSum                   // Σ_n loss_n
+	ReduceNone                  // one loss per row
+)
+
+// String returns "mean", "sum" or "none".
+func (r Reduction) String() string {
+	switch r {
+	case ReduceMean:
+		return "mean"
+	case ReduceSum:
+		return "sum"
+	case ReduceNone:
+		return "none"
+	}
+	return fmt.Sprintf("Reduction(%d)", uint8(r))
+}
+
+// ParseReduction parses "mean", "sum" or "none" (case-insensitively).
+func ParseReduction(s string) (Reduction, error) {
+	switch strings.ToLower(s) {
+	case "mean":
+		return ReduceMean, nil
+	case "sum":
+		return ReduceSum, nil
+	case "none":
+		return ReduceNone, nil
+	}
+	return 0, fmt.Errorf("oracle: unknown reduction %q (want mean, sum or none)", s)
+}
+
+// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8).
+type CEOptions struct {
+	Weights        []float64 // per class (len = cols), nil = all 1; finite
+	IgnoreIndex    int       // class targets equal to it are ignored; default -100: use DefaultCEOptions()
+	LabelSmoothing float64   // ε in [0, 1]
+	Reduction      Reduction
+}
+
+// DefaultCEOptions returns PyTorch's defaults: IgnoreIndex −100, mean, no weights, no smoothing.
+func DefaultCEOptions() CEOptions { return CEOptions{IgnoreIndex: -100} }
+
+func (opt *CEOptions) check(op string, cols int) error {
+	if opt.Weights != nil && len(opt.Weights) != cols {
+		return fmt.Errorf("oracle: %s: %d weights for %d classes", op, len(opt.Weights), cols)
+	}
+	for c, w := range opt.Weights {
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			return fmt.Errorf("oracle: %s: weight %d is %v", op, c, w)
+		}
+	}
+	if !(opt.LabelSmoothing >= 0 && opt.LabelSmoothing <= 1) {
+		return fmt.Errorf("oracle: %s: label smoothing %v outside [0, 1]", op, opt.LabelSmoothing)
+	}
+	if opt.Reduction > ReduceNone {
+		return fmt.Errorf("oracle: %s: invalid %v", op, opt.Reduction)
+	}
+	return nil
+}
+
+// ceRow is one row of a cross-entropy batch, reduced to its coefficients.
+type ceRow struct {
+	x       []float64
+	ri      rowInfo
+	ignored bool
+	nan     bool       // the row's loss and gradient are NaN
+	inf     int        // ±1: the loss is ±Inf (a nonzero coefficient on a −Inf logit); 2: NaN (both)
+	a       []*big.Rat // coefficients (nil entries are 0)
+	A, R    *big.Rat
+	denom   *big.Rat // the row's share of the mean's denominator
+	br      *bigRow  // for rows whose loss or gradient is transcendental
+}
+
+// exactL reports whether L is rational for the row (a single finite entry: L = 0).
+func (r *ceRow) exactL() bool { return r.ri.nFinite == 1 }
+
+// exactP reports whether softmax of the row is rational (all finite entries equal).
+func (r *ceRow) exactP() bool { return r.ri.allEqual }
+
+// p returns softmax_j of the row as a rational (exactP rows only).
+func (r *ceRow) p(j int) *big.Rat {
+	if math.IsInf(r.x[j], -1) {
+		return new(big.Rat)
+	}
+	return big.NewRat(1, int64(r.ri.nFinite))
+}
+
+// finish computes A, R and the special status of a row whose coefficients are set.
+func (r *ceRow) finish() {
+	r.ri = analyze(r.x)
+	if r.ri.nan || r.ri.posInf || r.ri.nFinite == 0 {
+		r.nan = true
+		return
+	}
+	r.A, r.R = new(big.Rat), new(big.Rat)
+	var t big.Rat
+	for c, ac := range r.a {
+		if ac == nil || ac.Sign() == 0 {
+			continue
+		}
+		if math.IsInf(r.x[c], -1) {
+			s := ac.Sign() // a_c·(L − (−Inf)) = sign(a_c)·Inf
+			if r.inf != 0 && r.inf != s {
+				r.inf = 2
+			} else {
+				r.inf = s
+			}
+			continue
+		}
+		r.A.Add(r.A, ac)
+		t.SetFloat64(r.x[c] - 0) // exact
+		d := new(big.Rat).Sub(&t, ratOf(r.ri.m))
+		r.R.Add(r.R, d.Mul(d, ac))
+	}
+}
+
+// smoothing returns (1 − ε) and ε/C as rationals.
+func smoothing(eps float64, cols int) (keep, spread *big.Rat) {
+	e := ratOf(eps)
+	keep = new(big.Rat).Sub(big.NewRat(1, 1), e)
+	spread = new(big.Rat).Quo(e, big.NewRat(int64(cols), 1))
+	return
+}
+
+func weight(opt *CEOptions, c int) *big.Rat {
+	if opt.Weights == nil {
+		return big.NewRat(1, 1)
+	}
+	return ratOf(opt.Weights[c])
+}
+
+// classRows builds the rows of a class-target batch; D is Σ w_t over rows not ignored.
+func classRows(op string, logits []float64, rows, cols int, targets []int, opt *CEOptions) ([]ceRow, *big.Rat, error) {
+	if err := checkShape(op, len(logits), rows, cols); err != nil {
+		return nil, nil, err
+	}
+	if len(targets) != rows {
+		return nil, nil, fmt.Errorf("oracle: %s: %d targets for %d rows", op, len(targets), rows)
+	}
+	if err := opt.check(op, cols); err != nil {
+		return nil, nil, err
+	}
+	keep, spread := smoothing(opt.LabelSmoothing, cols)
+	D := new(big.Rat)
+	out := make([]ceRow, rows)
+	for n := range rows {
+		r := &out[n]
+		r.x = logits[n*cols : (n+1)*cols]
+		t := targets[n]
+		if t == opt.IgnoreIndex {
+			r.ignored = true
+			continue
+		}
+		if t < 0 || t >= cols {
+			return nil, nil, fmt.Errorf("oracle: %s: row %d: target %d outside [0, %d)", op, n, t, cols)
+		}
+		r.a = make([]*big.Rat, cols)
+		for c := range cols {
+			var k *big.Rat
+			if c == t {
+				k = new(big.Rat).Add(keep, spread)
+			} else if spread.Sign() != 0 {
+				k = new(big.Rat).Set(spread)
+			} else {
+				continue
+			}
+			r.a[c] = k.Mul(weight(opt, c), k)
+		}
+		r.denom = weight(opt, t)
+		D.Add(D, r.denom)
+		r.finish()
+	}
+	return out, D, nil
+}
+
+// probRows builds the rows of a probability-target batch; D is the number of rows.
+func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions) ([]ceRow, *big.Rat, error) {
+	if err := checkShape(op, len(logits), rows, cols); err != nil {
+		return nil, nil, err
+	}
+	if len(probs) != len(logits) {
+		return nil, nil, fmt.Errorf("oracle: %s: %d target probabilities for %d logits", op, len(probs), len(logits))
+	}
+	if err := opt.check(op, cols); err != nil {
+		return nil, nil, err
+	}
+	keep, spread := smoothing(opt.LabelSmoothing, cols)
+	out := make([]ceRow, rows)
+	for n := range rows {
+		r := &out[n]
+		r.x = logits[n*cols : (n+1)*cols]
+		r.a = make([]*big.Rat, cols)
+		bad := false
+		for c, pc := range probs[n*cols : (n+1)*cols] {
+			if math.IsNaN(pc) || math.IsInf(pc, 0) {
+				bad = true
+				break
+			}
+			k := new(big.Rat).Mul(ratOf(pc), keep)
+			k.Add(k, spread)
+			r.a[c] = k.Mul(k, weight(opt, c))
+		}
+		r.denom = big.NewRat(1, 1)
+		r.finish()
+		if bad {
+			r.nan = true
+		}
+	}
+	return out, big.NewRat(int64(rows), 1), nil
+}
+
+// CrossEntropy returns PyTorch's F.cross_entropy(logits, targets, weight, ignore_index,
+// label_smoothing, reduction) for class targets, correctly rounded into f: rows values for
+// ReduceNone, else one. With t_n the target of row n, p = softmax of the row, w the weights,
+// ε the label smoothing and C = cols:
+//
+//	loss_n = (1−ε)·w_{t_n}·(−log p_{t_n}) + (ε/C)·Σ_c w_c·(−log p_c)
+//	sum = Σ_n loss_n;  mean = sum / Σ_n w_{t_n}   (over rows not ignored)
+//
+// Special cases are (NUMERICS §5, §8):
+//
+//	an ignored row (target == IgnoreIndex) contributes 0 (ReduceNone: +0), whatever its logits
+//	a row with a NaN or +Inf logit, or with every logit −Inf: NaN
+//	a nonzero coefficient on a −Inf logit: +Inf (0·(−Inf) contributes 0: xlogy)
+//	a row with one finite logit, at the target (and ε = 0): exactly +0
+//	mean with every row ignored, or Σ w_{t_n} = 0: NaN (0/0, as PyTorch)
+//	sum or mean of +Inf and −Inf (negative weights) or with any NaN row: NaN
+//
+// The result is correctly rounded; rational results (one finite logit per contributing row, or
+// rows whose coefficients sum to 0) are computed exactly. An error is returned for bad shapes,
+// targets outside [0, cols) other than IgnoreIndex, non-finite weights, ε outside [0, 1], or at
+// the precision cap: with negative weights, losses of different rows can cancel exactly
+// (log 4 − 2·log 2), which the oracle does not detect.
+func CrossEntropy(f fp.Format, logits []float64, rows, cols int, targets []int, opt CEOptions) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	rs, D, err := classRows("CrossEntropy", logits, rows, cols, targets, &opt)
+	if err != nil {
+		return nil, err
+	}
+	return ceLoss(fi, "CrossEntropy", rs, D, opt.Reduction)
+}
+
+// CrossEntropyProb returns PyTorch's F.cross_entropy for probability targets (probs has the
+// shape of logits; a row's mass need not be 1), correctly rounded into f: rows values for
+// ReduceNone, else one. With t' = t·(1−ε) + ε/C:
+//
+//	loss_n = −Σ_c w_c·t'_{n,c}·log p_{n,c};  sum = Σ_n loss_n;  mean = sum / rows
+//
+// Special cases are:
+//
+//	a row with a NaN or +Inf logit, a non-finite target, or every logit −Inf: NaN
+//	a zero coefficient w_c·t'_c on a −Inf logit contributes 0 (xlogy); a nonzero one gives
+//	±Inf by its sign (NaN when both signs occur)
+//	mean over 0 rows: NaN
+//
+// IgnoreIndex is not used (PyTorch ignores it for probability targets). Rational results (a
+// single finite logit, or target coefficients summing to 0) are computed exactly. Errors as for
+// CrossEntropy.
+func CrossEntropyProb(f fp.Format, logits, probs []float64, rows, cols int, opt CEOptions) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	rs, D, err := probRows("CrossEntropyProb", logits, probs, rows, cols, &opt)
+	if err != nil {
+		return nil, err
+	}
+	return ceLoss(fi, "CrossEntropyProb", rs, D, opt.Reduction)
+}
+
+// rowLossExact reports whether row r's loss A·L − R is rational and returns it.
+func (r *ceRow) lossExact() (*big.Rat, bool) {
+	if r.A.Sign() == 0 || r.exactL() {
+		return new(big.Rat).Neg(r.R), true
+	}
+	return nil, false
+}
+
+// lossIval returns an enclosure of row r's loss at working precision w (after r.br.prepare(w)).
+func (r *ceRow) lossIval(w uint) ival {
+	iw := r.br.iw(w)
+	return ivSub(ivMul(ratIval(r.A, iw), r.br.logS(), iw), ratIval(r.R, iw), iw)
+}
+
+func (r *ceRow) bigRow() *bigRow {
+	if r.br == nil {
+		r.br = newBigRow(r.x, r.ri.m)
+	}
+	return r.br
+}
+
+func ceLoss(fi *fmtInfo, op string, rs []ceRow, D *big.Rat, red Reduction) ([]Value, error) {
+	f := fi.f
+	if red == ReduceNone {
+		out := make([]Value, len(rs))
+		var pending []int
+		for n := range rs {
+			r := &rs[n]
+			switch {
+			case r.ignored:
+				out[n] = zeroValue(f)
+			case r.nan || r.inf == 2:
+				out[n] = nanValue(f)
+			case r.inf != 0:
+				out[n] = floatValue(f, math.Inf(r.inf))
+			default:
+				if q, ok := r.lossExact(); ok {
+					out[n] = ratValue(f, q)
+				} else {
+					pending = append(pending, n)
+				}
+			}
+		}
+		err := ziv(fi, op, out, pending,
+			func(w uint) error {
+				for _, n := range pending {
+					rs[n].bigRow().prepare(w)
+				}
+				return nil
+			},
+			func(w uint, n int) (ival, error) { return rs[n].lossIval(w), nil })
+		return out, err
+	}
+	// Sum and mean.
+	inf := 0
+	exact := new(big.Rat)
+	var trans []int
+	for n := range rs {
+		r := &rs[n]
+		switch {
+		case r.ignored:
+		case r.nan || r.inf == 2:
+			return []Value{nanValue(f)}, nil
+		case r.inf != 0:
+			if inf != 0 && inf != r.inf {
+				return []Value{nanValue(f)}, nil
+			}
+			inf = r.inf
+		default:
+			if q, ok := r.lossExact(); ok {
+				exact.Add(exact, q)
+			} else {
+				exact.Sub(exact, r.R)
+				trans = append(trans, n)
+			}
+		}
+	}
+	if red == ReduceSum {
+		D = big.NewRat(1, 1)
+	}
+	switch {
+	case D.Sign() == 0:
+		return []Value{nanValue(f)}, nil
+	case inf != 0:
+		return []Value{floatValue(f, math.Inf(inf*D.Sign()))}, nil
+	case len(trans) == 0:
+		return []Value{ratValue(f, exact.Quo(exact, D))}, nil
+	}
+	out := make([]Value, 1)
+	err := ziv(fi, op, out, []int{0},
+		func(w uint) error {
+			for _, n := range trans {
+				rs[n].bigRow().prepare(w)
+			}
+			return nil
+		},
+		func(w uint, _ int) (ival, error) {
+			iw := w + 32 + uint(bitsLen(len(trans)))
+			s := ratIval(exact, iw)
+			for _, n := range trans {
+				r := &rs[n]
+				s = ivAdd(s, ivMul(ratIval(r.A, iw), r.br.logS(), iw), iw)
+			}
+			return ivDiv(s, ratIval(D, iw), iw), nil
+		})
+	return out, err
+}
+
+// CrossEntropyGrad returns the gradient of CrossEntropy (same arguments) with respect to the
+// logits, rows×cols row-major, each element correctly rounded into f:
+//
+//	∂/∂x_{n,j} = (A_n·p_{n,j} − a_{n,j}) / D,   a_{n,c} = w_c·((1−ε)[c = t_n] + ε/C),  A_n = Σ_c a_{n,c}
+//
+// with D = Σ_n w_{t_n} for ReduceMean and 1 for ReduceSum and ReduceNone (whose gradient is taken
+// with an upstream gradient of ones). Without smoothing this is w_t·(p_j − δ_{j,t})/D.
+//
+// Special cases are:
+//
+//	ignored rows: +0
+//	a row with a NaN or +Inf logit, or every logit −Inf: NaN
+//	−Inf logit j (p_j = 0): −a_j/D, exactly
+//	all finite logits of a row equal (p = 1/k), or A_n = 0: exact rationals, rounded once (e.g.
+//	fp16, 4096 equal logits: the target's 1/4096 − 1 is a midpoint and rounds to −1)
+//	mean with Σ w_t = 0 (every row ignored): NaN
+//
+// Other elements are transcendental and nonzero, decided by Ziv's loop; errors as CrossEntropy.
+func CrossEntropyGrad(f fp.Format, logits []float64, rows, cols int, targets []int, opt CEOptions) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	rs, D, err := classRows("CrossEntropyGrad", logits, rows, cols, targets, &opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Reduction != ReduceMean {
+		D = big.NewRat(1, 1)
+	}
+	return ceGrad(fi, "CrossEntropyGrad", rs, cols, D)
+}
+
+// CrossEntropyProbGrad returns the gradient of CrossEntropyProb (same arguments) with respect to
+// the logits, rows×cols row-major, each element correctly rounded into f:
+//
+//	∂/∂x_{n,j} = ((Σ_c w_c t'_{n,c})·p_{n,j} − w_j t'_{n,j}) / D,   t' = t(1−ε) + ε/C
+//
+// with D = rows for ReduceMean and 1 otherwise. Special cases are those of CrossEntropyGrad
+// (there are no ignored rows; a row with a non-finite target is NaN).
+func CrossEntropyProbGrad(f fp.Format, logits, probs []float64, rows, cols int, opt CEOptions) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return nil, err
+	}
+	rs, D, err := probRows("CrossEntropyProbGrad", logits, probs, rows, cols, &opt)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Reduction != ReduceMean {
+		D = big.NewRat(1, 1)
+	}
+	return ceGrad(fi, "CrossEntropyProbGrad", rs, cols, D)
+}
+
+func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, error) {
+	f := fi.f
+	out := make([]Value, len(rs)*cols)
+	for n := range rs {
+		r := &rs[n]
+		row := out[n*cols : (n+1)*cols]
+		switch {
+		case r.ignored:
+			for j := range row {
+				row[j] = zeroValue(f)
+			}
+			continue
+		case r.nan || D.Sign() == 0:
+			for j := range row {
+				row[j] = nanValue(f)
+			}
+			continue
+		}
+		var pending []int
+		for j := range row {
+			aj := r.a[j]
+			if aj == nil {
+				aj = new(big.Rat)
+			}
+			if r.A.Sign() == 0 || r.exactP() || math.IsInf(r.x[j], -1) {
+				var q big.Rat
+				if r.A.Sign() != 0 {
+					q.Mul(r.A, r.p(j))
+				}
+				q.Sub(&q, aj)
+				row[j] = ratValue(f, q.Quo(&q, D))
+			} else {
+				pending = append(pending, j)
+			}
+		}
+		if len(pending) == 0 {
+			continue
+		}
+		br := r.bigRow()
+		err := ziv(fi, op, row, pending,
+			func(w uint) error { br.prepare(w); return nil },
+			func(w uint, j int) (ival, error) {
+				iw := br.iw(w)
+				aj := r.a[j]
+				if aj == nil {
+					aj = new(big.Rat)
+				}
+				g := ivSub(ivMul(ratIval(r.A, iw), br.y(j), iw), ratIval(aj, iw), iw)
+				return ivDiv(g, ratIval(D, iw), iw), nil
+			})
+		if err != nil {
+			return nil, fmt.Errorf("row %d: %w", n, err)
+		}
+	}
+	return out, nil
+}

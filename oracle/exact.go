@@ -1,0 +1,43 @@
+// This file implements the exact cases of NUMERICS §6: rational results computed with big.Rat
+// and rounded once, with ties to even decided by an exact comparison with the midpoint.
+
+package oracle
+
+import (
+	"math/big"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+// ratValue returns the Value of the exact rational q rounded once into f.
+//
+// Method: q is truncated (toward zero) to P = p + 64 bits. If that is exact, q is dyadic and is
+// rounded directly. Otherwise q lies strictly between the truncation z and its successor at P
+// bits; so does z' = z + sign·2^(exp_P(z)−1) (a P+1-bit value, the "sticky" bit). No value of f
+// and no midpoint between two values of f (they have at most p+1 significant bits, all of
+// them multiples of the P-bit quantum) lies strictly inside that interval, so RN(q) = RN(z'),
+// ties included: q is a midpoint only if it is dyadic, and then it was rounded exactly.
+func ratValue(f fp.Format, q *big.Rat) Value {
+	P := uint(f.Precision()) + 64
+	z := new(big.Float).SetPrec(P).SetMode(big.ToZero).SetRat(q)
+	if z.Acc() == big.Exact {
+		return bigValue(f, z)
+	}
+	r := new(big.Float).SetPrec(P + 1).Set(z)
+	e := z.MantExp(nil) // |z| in [2^(e−1), 2^e): its P-bit quantum is 2^(e−P)
+	half := new(big.Float).SetMantExp(big.NewFloat(float64(z.Sign())), e-int(P)-1)
+	r.Add(r, half)
+	rv, flag := f.Round(r)
+	// The approximation carried is z', within 2^−P relative of q.
+	return Value{Format: f, Rounded: rv, Flag: flag, kind: kindBig, approx: r}
+}
+
+// ratOf returns x as an exact rational (x finite).
+func ratOf(x float64) *big.Rat {
+	return new(big.Rat).SetFloat64(x)
+}
+
+// zeroValue returns the Value of an exact +0.
+func zeroValue(f fp.Format) Value {
+	return Value{Format: f, Rounded: 0, Flag: fp.Exact, kind: kindF64, a64: 0}
+}

@@ -1,0 +1,140 @@
+// This file implements closed intervals of big.Float values with outward (directed) rounding: the
+// enclosures that every slow-path result is computed as, so that an error bound is never an
+// estimate but a proven containment.
+
+package oracle
+
+import "math/big"
+
+const (
+	down = big.ToNegativeInf
+	up   = big.ToPositiveInf
+)
+
+// ival is the closed interval [lo, hi] that contains an exact real. Both ends are finite. pos
+// records that the exact value is known to be strictly positive even when lo is 0 (a softmax
+// value far below every format's range). Intervals are immutable: every operation returns new
+// Floats, so ends may be shared.
+type ival struct {
+	lo, hi *big.Float
+	pos    bool
+}
+
+// fl returns a new Float with precision w and rounding mode m.
+func fl(w uint, m big.RoundingMode) *big.Float {
+	return new(big.Float).SetPrec(w).SetMode(m)
+}
+
+// point returns the degenerate interval [x, x]; x must be finite.
+func point(x float64) ival {
+	z := new(big.Float).SetFloat64(x)
+	return ival{lo: z, hi: z}
+}
+
+// pointF returns [x, x] for a finite big.Float that the caller will not modify.
+func pointF(x *big.Float) ival { return ival{lo: x, hi: x} }
+
+// ratIval returns an interval of precision w around the rational q (degenerate when q is dyadic
+// and fits in w bits).
+func ratIval(q *big.Rat, w uint) ival {
+	lo := fl(w, down).SetRat(q)
+	if lo.Acc() == big.Exact {
+		return ival{lo: lo, hi: lo}
+	}
+	return ival{lo: lo, hi: fl(w, up).SetRat(q)}
+}
+
+func ivAdd(a, b ival, w uint) ival {
+	return ival{lo: addDir(a.lo, b.lo, w, down), hi: addDir(a.hi, b.hi, w, up), pos: a.pos && b.pos}
+}
+
+func ivSub(a, b ival, w uint) ival {
+	return ival{lo: addDir(a.lo, new(big.Float).Neg(b.hi), w, down), hi: addDir(a.hi, new(big.Float).Neg(b.lo), w, up)}
+}
+
+// addDir returns x + y rounded to w bits in direction mode. big.Float aligns its operands by
+// shifting to the smaller exponent, which for x ≈ 1 and y ≈ 2^−1000000 builds a million-bit
+// integer; when the exponents are more than w+4 apart the smaller operand is below 1/8 of an ulp
+// of the larger at w bits, and the result is the larger rounded in direction mode, moved one ulp
+// in that direction when the smaller pushes that way (which covers it).
+func addDir(x, y *big.Float, w uint, mode big.RoundingMode) *big.Float {
+	z := fl(w, mode)
+	if x.Sign() == 0 || y.Sign() == 0 || x.IsInf() || y.IsInf() {
+		return z.Add(x, y)
+	}
+	ex, ey := x.MantExp(nil), y.MantExp(nil)
+	if ex < ey {
+		x, y, ex, ey = y, x, ey, ex
+	}
+	if int64(ex)-int64(ey) <= int64(w)+4 {
+		return z.Add(x, y)
+	}
+	z.Set(x)
+	if (mode == up) == (y.Sign() > 0) {
+		ulp := new(big.Float).SetMantExp(big.NewFloat(float64(y.Sign())), z.MantExp(nil)-int(w))
+		z.Add(z, ulp)
+	}
+	return z
+}
+
+func ivNeg(a ival) ival {
+	return ival{lo: new(big.Float).Neg(a.hi), hi: new(big.Float).Neg(a.lo)}
+}
+
+// ivMul returns an enclosure of a·b.
+func ivMul(a, b ival, w uint) ival {
+	if a.lo.Sign() >= 0 && b.lo.Sign() >= 0 {
+		return ival{lo: fl(w, down).Mul(a.lo, b.lo), hi: fl(w, up).Mul(a.hi, b.hi), pos: a.pos && b.pos}
+	}
+	var lo, hi *big.Float
+	for _, x := range [2]*big.Float{a.lo, a.hi} {
+		for _, y := range [2]*big.Float{b.lo, b.hi} {
+			l := fl(w, down).Mul(x, y)
+			h := fl(w, up).Mul(x, y)
+			if lo == nil || l.Cmp(lo) < 0 {
+				lo = l
+			}
+			if hi == nil || h.Cmp(hi) > 0 {
+				hi = h
+			}
+		}
+	}
+	return ival{lo: lo, hi: hi}
+}
+
+// ivDiv returns an enclosure of a/b; b must not contain 0.
+func ivDiv(a, b ival, w uint) ival {
+	if a.lo.Sign() >= 0 && b.lo.Sign() > 0 {
+		return ival{lo: fl(w, down).Quo(a.lo, b.hi), hi: fl(w, up).Quo(a.hi, b.lo), pos: a.pos || a.lo.Sign() > 0}
+	}
+	var lo, hi *big.Float
+	for _, x := range [2]*big.Float{a.lo, a.hi} {
+		for _, y := range [2]*big.Float{b.lo, b.hi} {
+			l := fl(w, down).Quo(x, y)
+			h := fl(w, up).Quo(x, y)
+			if lo == nil || l.Cmp(lo) < 0 {
+				lo = l
+			}
+			if hi == nil || h.Cmp(hi) > 0 {
+				hi = h
+			}
+		}
+	}
+	return ival{lo: lo, hi: hi}
+}
+
+// mid returns the midpoint of a and an upper bound on its distance to any point of a.
+func (a ival) mid() (m, rad *big.Float) {
+	if a.lo == a.hi || a.lo.Cmp(a.hi) == 0 {
+		return a.lo, new(big.Float)
+	}
+	w := max(a.lo.Prec(), a.hi.Prec()) + 2
+	m = new(big.Float).SetPrec(w).Add(a.lo, a.hi)
+	m.SetMantExp(m, -1)
+	d1 := fl(64, up).Sub(a.hi, m)
+	d2 := fl(64, up).Sub(m, a.lo)
+	if d1.Cmp(d2) < 0 {
+		d1 = d2
+	}
+	return m, d1
+}

@@ -1,0 +1,202 @@
+// This file implements the rounding test and Ziv's strategy: an enclosure [lo, hi] of the exact
+// value decides the correctly rounded result when both ends round to the same value of the
+// format with the same flag, lie in the same binade and are within 2^−21 ulp of each other;
+// otherwise the working precision rises (+64 bits, then ×1.5) up to MaxPrecision.
+
+package oracle
+
+import (
+	"fmt"
+	"math"
+	"math/big"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+// MaxPrecision is the working precision, in bits, at which the Ziv loop gives up and returns an
+// error wrapping ErrPrecisionCap. Every non-exact result of this package is decided far below it
+// except for inputs built to be exact (NUMERICS §6) in ways the oracle does not detect; see the
+// package documentation.
+const MaxPrecision = 4096
+
+// startPrecision returns the first working precision of the Ziv loop for f.
+func startPrecision(f fp.Format) uint { return uint(f.Precision()) + 64 }
+
+// nextPrecision returns the working precision after w (MPFR's schedule: +64 bits, then ×1.5).
+func nextPrecision(w uint) uint {
+	if w < 256 {
+		return w + 64
+	}
+	return w + w/2
+}
+
+// capError returns the error for a Ziv loop that reached MaxPrecision.
+func capError(op string, i int) error {
+	return fmt.Errorf("oracle: %s: element %d undecided at %d bits: %w", op, i, MaxPrecision, ErrPrecisionCap)
+}
+
+// fmtInfo caches what the fast rounding test needs to know about a format.
+type fmtInfo struct {
+	f         fp.Format
+	p, emin   int
+	maxf      float64
+	minNormal float64
+	minSub    float64
+	is32      bool // float32 conversion is RN into the format
+	hasInf    bool
+	fast      bool // the float64 fast path can decide this format (p ≤ 24)
+}
+
+func newFmtInfo(f fp.Format) (*fmtInfo, error) {
+	if !f.Valid() {
+		return nil, fmt.Errorf("oracle: invalid format %v", f)
+	}
+	return &fmtInfo{
+		f: f, p: f.Precision(), emin: f.EMin(), maxf: f.MaxFinite(), minNormal: f.MinNormal(),
+		minSub: f.MinSubnormal(), is32: f == fp.FP32, hasInf: f.HasInf(), fast: f.Precision() <= 24 && !noFast,
+	}, nil
+}
+
+// rn rounds the normal float64 x to nearest even into the format with unbounded exponent range
+// above (gradual underflow below), then returns ±Inf when that is beyond the largest finite
+// value: the overflow status of IEEE 754 (and of E4M3, whose overflow is reported as ±Inf here).
+func (fi *fmtInfo) rn(x float64) float64 {
+	if fi.is32 {
+		return float64(float32(x)) // IEEE conversion: RNE, gradual underflow, overflow to ±Inf
+	}
+	e := int(math.Float64bits(x)>>52&0x7ff) - 1023
+	q := max(e, fi.emin) - fi.p + 1
+	// x·2^−q and r·2^q are exact power-of-two scalings inside float64's normal range (|q| ≤ 1016
+	// for every format but FP64, which never comes here).
+	r := math.RoundToEven(x*math.Float64frombits(uint64(1023-q)<<52)) * math.Float64frombits(uint64(1023+q)<<52)
+	if math.Abs(r) > fi.maxf {
+		return math.Copysign(math.Inf(1), x)
+	}
+	return r
+}
+
+// ulpExp64 returns the exponent of ulp(x) in the format for a normal float64 x.
+func (fi *fmtInfo) ulpExp64(x float64) int {
+	e := int(math.Float64bits(x)>>52&0x7ff) - 1023
+	return max(e, fi.emin) - fi.p + 1
+}
+
+// isNormal64 reports whether x is a nonzero, finite, normal float64.
+func isNormal64(x float64) bool {
+	e := math.Float64bits(x) >> 52 & 0x7ff
+	return e != 0 && e != 0x7ff
+}
+
+// decide64 is the rounding test on a float64 enclosure lo ≤ exact ≤ hi: it succeeds when lo and
+// hi are normal float64s of one sign and one binade of the format, within 2^−21 ulp of each
+// other, round to the same value and are on the same side of the smallest normal.
+func (fi *fmtInfo) decide64(lo, hi float64) (float64, fp.Flag, bool) {
+	if !isNormal64(lo) || !isNormal64(hi) || (lo < 0) != (hi < 0) {
+		return 0, 0, false
+	}
+	ue := fi.ulpExp64(lo)
+	if ue != fi.ulpExp64(hi) || hi-lo > math.Ldexp(1, ue-21) {
+		return 0, 0, false
+	}
+	r := fi.rn(lo)
+	if r != fi.rn(hi) {
+		return 0, 0, false
+	}
+	alo, ahi := math.Abs(lo), math.Abs(hi)
+	if alo > ahi {
+		alo, ahi = ahi, alo
+	}
+	switch {
+	case math.IsInf(r, 0):
+		if !fi.hasInf {
+			r = fi.f.NaN()
+		}
+		return r, fp.Overflow, true
+	case ahi < fi.minNormal:
+		return r, fp.Underflow, true
+	case alo >= fi.minNormal:
+		return r, fp.Inexact, true
+	}
+	return 0, 0, false
+}
+
+// accept64 returns the Value for the fast-path approximation v with abs error bound e (both
+// finite; e computed with rounding that the caller has already made safe), or false when the
+// rounding test fails. The enclosure is widened by 2^−52|v| to cover the rounding of v ± e.
+func (fi *fmtInfo) accept64(v, e float64) (Value, bool) {
+	e = e + math.Abs(v)*0x1p-52
+	r, flag, ok := fi.decide64(v-e, v+e)
+	if !ok {
+		return Value{}, false
+	}
+	return Value{Format: fi.f, Rounded: r, Flag: flag, kind: kindF64, a64: v}, true
+}
+
+// decideBig is the rounding test on a big enclosure: as decide64, with the ends rounded by
+// fp.Format.Round. An enclosure [0, hi] of a value known to be positive (iv.pos) is decided as
+// +0 with Underflow when hi rounds to +0.
+func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
+	lo, hi := iv.lo, iv.hi
+	if iv.pos && lo.Sign() == 0 {
+		r, flag := fi.f.Round(hi)
+		if r != 0 || flag != fp.Underflow {
+			return Value{}, false
+		}
+		m, _ := iv.mid()
+		return Value{Format: fi.f, Rounded: 0, Flag: fp.Underflow, kind: kindBig, approx: m}, true
+	}
+	if lo.Sign() == 0 || hi.Sign() == 0 || lo.Sign() != hi.Sign() {
+		return Value{}, false
+	}
+	ue := fi.f.UlpExp(lo)
+	if ue != fi.f.UlpExp(hi) {
+		return Value{}, false
+	}
+	width := fl(64, up).Sub(hi, lo)
+	if width.Sign() > 0 && width.MantExp(nil) > ue-21 {
+		return Value{}, false
+	}
+	r1, f1 := fi.f.Round(lo)
+	r2, f2 := fi.f.Round(hi)
+	if f1 != f2 || f1 == fp.Exact || math.Float64bits(r1) != math.Float64bits(r2) && !(math.IsNaN(r1) && math.IsNaN(r2)) {
+		return Value{}, false
+	}
+	m, _ := iv.mid()
+	return Value{Format: fi.f, Rounded: r1, Flag: f1, kind: kindBig, approx: m}, true
+}
+
+// ziv decides out[i] for every i in pending, calling eval(w, i) for the enclosure of element i at
+// working precision w. prepare(w) is called once per precision before the elements (for shared
+// work such as a row's sum). op names the operation in errors.
+func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint) error, eval func(w uint, i int) (ival, error)) error {
+	for w := startPrecision(fi.f); len(pending) > 0; w = nextPrecision(w) {
+		if w > MaxPrecision {
+			return capError(op, pending[0])
+		}
+		if prepare != nil {
+			if err := prepare(w); err != nil {
+				return err
+			}
+		}
+		rest := pending[:0]
+		for _, i := range pending {
+			iv, err := eval(w, i)
+			if err != nil {
+				return err
+			}
+			if v, ok := fi.decideBig(iv); ok {
+				out[i] = v
+			} else {
+				rest = append(rest, i)
+			}
+		}
+		pending = rest
+	}
+	return nil
+}
+
+// bigOne is 1.
+var bigOne = big.NewFloat(1)
+
+// noFast disables the float64 fast path (tests compare both paths).
+var noFast bool

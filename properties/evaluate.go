@@ -1,0 +1,281 @@
+// This file implements Evaluate: every property of one case.
+
+package properties
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/generators"
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/oracle"
+)
+
+// An Option configures Check, Fuzz, CaseGen and Evaluate.
+type Option func(*config)
+
+type config struct {
+	tol        Tolerance
+	skip       map[string]bool
+	genOpts    []generators.Option
+	noMetamorf bool
+	onFail     func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
+}
+
+func newConfig(opts []Option) *config {
+	c := &config{tol: Condition(DefaultSafety), skip: map[string]bool{}}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// WithTolerance selects the tolerance model (default Condition(DefaultSafety)).
+func WithTolerance(t Tolerance) Option { return func(c *config) { c.tol = t } }
+
+// Skip disables the named properties (Properties lists them).
+func Skip(props ...string) Option {
+	return func(c *config) {
+		for _, p := range props {
+			c.skip[p] = true
+		}
+	}
+}
+
+// WithGenerators passes options to the case generators (generators.MaxLen, generators.MaxRows, …).
+func WithGenerators(opts ...generators.Option) Option {
+	return func(c *config) { c.genOpts = append(c.genOpts, opts...) }
+}
+
+// ArgsOf converts a case to the kernel's call arguments.
+func ArgsOf(c generators.Case) *kernels.Args {
+	return &kernels.Args{
+		Rows: c.Rows, Cols: c.Cols, X: c.X, DY: c.DY, Targets: c.Targets, Probs: c.Probs,
+		CE: kernels.CEOptions{Weights: c.CE.Weights, IgnoreIndex: c.CE.IgnoreIndex,
+			LabelSmoothing: c.CE.LabelSmoothing, Reduction: kernels.Reduction(c.CE.Reduction)},
+	}
+}
+
+// Exact returns the oracle's values for the kernel's operation on a, in the kernel's output
+// format, under its masking policy.
+func Exact(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
+	f := k.OutFormat()
+	o := oracle.CEOptions{Weights: a.CE.Weights, IgnoreIndex: a.CE.IgnoreIndex,
+		LabelSmoothing: a.CE.LabelSmoothing, Reduction: oracle.Reduction(a.CE.Reduction)}
+	switch k.Op {
+	case kernels.OpSoftmax:
+		return oracle.SoftmaxBatch(f, a.X, a.Rows, a.Cols, k.Mask)
+	case kernels.OpLogSoftmax:
+		return oracle.LogSoftmaxBatch(f, a.X, a.Rows, a.Cols, k.Mask)
+	case kernels.OpLSE:
+		return oracle.LSEBatch(f, a.X, a.Rows, a.Cols)
+	case kernels.OpSoftmaxBackward:
+		return oracle.SoftmaxBackward(f, a.X, a.DY, a.Rows, a.Cols, k.Mask)
+	case kernels.OpCrossEntropy:
+		if a.Probs != nil {
+			return oracle.CrossEntropyProb(f, a.X, a.Probs, a.Rows, a.Cols, o)
+		}
+		return oracle.CrossEntropy(f, a.X, a.Rows, a.Cols, a.Targets, o)
+	case kernels.OpCrossEntropyGrad:
+		if a.Probs != nil {
+			return oracle.CrossEntropyProbGrad(f, a.X, a.Probs, a.Rows, a.Cols, o)
+		}
+		return oracle.CrossEntropyGrad(f, a.X, a.Rows, a.Cols, a.Targets, o)
+	}
+	return nil, fmt.Errorf("properties: unknown operation %v", k.Op)
+}
+
+// applies returns why the case does not apply to k, or "".
+func applies(k *kernels.Kernel, c generators.Case) string {
+	switch k.Op {
+	case kernels.OpSoftmaxBackward:
+		if len(c.DY) != c.Rows*c.Cols {
+			return "no upstream gradient"
+		}
+	case kernels.OpCrossEntropy, kernels.OpCrossEntropyGrad:
+		if k.ProbTargets != (c.Probs != nil) || (!k.ProbTargets && c.Targets == nil) {
+			return "target kind"
+		}
+		if !k.Supports(kernels.Reduction(c.CE.Reduction)) {
+			return "reduction"
+		}
+	}
+	if c.Format != k.In {
+		return fmt.Sprintf("case format %v, kernel input %v", c.Format, k.In)
+	}
+	return ""
+}
+
+// Evaluate runs every applicable property of k on the case c and returns the verdict. It calls
+// the kernel once for the case and once for each metamorphic variant (shift, permutation, rows
+// alone), and the oracle once for the case (and for the LSE shift variant).
+func Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, opts ...Option) Verdict {
+	cfg := newConfig(opts)
+	return evaluate(ctx, k, c, cfg)
+}
+
+func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *config) Verdict {
+	v := Verdict{Kernel: k.Name, Case: c}
+	if why := applies(k, c); why != "" {
+		v.Skipped = why
+		return v
+	}
+	a := ArgsOf(c)
+	for r := 0; r < c.Rows; r++ {
+		st := statsOf(a.X[r*c.Cols : (r+1)*c.Cols])
+		v.Spread = math.Max(v.Spread, st.spread())
+	}
+	t0 := time.Now()
+	got, err := k.Call(ctx, a)
+	v.KernelTime += time.Since(t0)
+	if err != nil {
+		if errors.Is(err, kernels.ErrUnsupported) {
+			v.Skipped = err.Error()
+			return v
+		}
+		if ctx.Err() != nil {
+			v.Skipped = ctx.Err().Error()
+			return v
+		}
+		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: err.Error()})
+		return v
+	}
+	t0 = time.Now()
+	ex, err := Exact(k, a)
+	v.OracleTime += time.Since(t0)
+	if err != nil {
+		v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
+		return v
+	}
+	v.Got = got
+	v.Want = make([]float64, len(ex))
+	approx := make([]float64, len(ex))
+	for i, e := range ex {
+		v.Want[i] = e.Rounded
+		approx[i] = e.Float64()
+	}
+	tol := tolerances(cfg.tol, k, a, approx)
+	v.Ulp, v.Bound = make([]float64, len(got)), make([]float64, len(got))
+	for i := range got {
+		v.Ulp[i], v.Bound[i] = judge(&v, k, a, i, got[i], ex[i], tol[i], cfg)
+		if !math.IsInf(v.Ulp[i], 0) && !math.IsNaN(v.Ulp[i]) {
+			v.MaxUlp = math.Max(v.MaxUlp, v.Ulp[i])
+		}
+	}
+	identities(&v, k, a, got, ex, tol, cfg)
+	if !cfg.noMetamorf {
+		metamorphic(ctx, &v, k, a, ex, tol, cfg)
+	}
+	return v
+}
+
+// fullyMasked reports whether row r of a has every entry −Inf (and is not empty).
+func fullyMasked(a *kernels.Args, r int) bool {
+	if a.Cols == 0 {
+		return false
+	}
+	for _, x := range a.X[r*a.Cols : (r+1)*a.Cols] {
+		if !math.IsInf(x, -1) {
+			return false
+		}
+	}
+	return true
+}
+
+// rowOf returns the input row an output element belongs to, or −1.
+func rowOf(k *kernels.Kernel, a *kernels.Args, i int) int {
+	switch k.Op {
+	case kernels.OpLSE:
+		return i
+	case kernels.OpCrossEntropy:
+		if a.CE.Reduction == kernels.ReduceNone {
+			return i
+		}
+		return -1
+	}
+	if a.Cols == 0 {
+		return -1
+	}
+	return i / a.Cols
+}
+
+func isGrad(k *kernels.Kernel) bool {
+	return k.Op == kernels.OpSoftmaxBackward || k.Op == kernels.OpCrossEntropyGrad
+}
+
+// judge checks one output element against the exact value and returns its ulp error and bound.
+func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, i int, got float64, e oracle.Value, tol float64, cfg *config) (float64, float64) {
+	out := k.OutFormat()
+	f := Failure{Index: i, Got: got, Want: e.Rounded, Exact: e.Float64(), Bound: math.NaN()}
+	r := rowOf(k, a, i)
+	masked := r >= 0 && fullyMasked(a, r) && k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad
+	report := func(prop string, cl Class, msg string) (float64, float64) {
+		if masked {
+			prop, cl = PropMasking, ClassMasking
+			msg = fmt.Sprintf("fully masked row %d, declared policy %v: %s", r, k.Mask, msg)
+		}
+		if isGrad(k) && (cl == ClassNaN || cl == ClassOverflow) {
+			prop = PropGradFinite
+		}
+		f.Property, f.Class, f.Message = prop, cl, msg
+		if !cfg.skip[prop] {
+			v.fail(f)
+		}
+		return f.UlpError, f.Bound
+	}
+	// Masked entries (−Inf in a row with finite entries) get exactly 0 weight.
+	if (k.Op == kernels.OpSoftmax || k.Op == kernels.OpLogSoftmax) && math.IsInf(a.X[i], -1) && !e.IsNaN() && !masked {
+		want := 0.0
+		if k.Op == kernels.OpLogSoftmax {
+			want = math.Inf(-1)
+		}
+		if got != want {
+			f.UlpError = math.Inf(1)
+			return report(PropMasking, ClassMasking, fmt.Sprintf("masked entry (x = −Inf) must give exactly %g", want))
+		}
+		return 0, math.NaN()
+	}
+	switch {
+	case e.IsNaN():
+		if math.IsNaN(got) {
+			return 0, math.NaN()
+		}
+		f.UlpError = math.Inf(1)
+		return report(PropPropagate, ClassNonFiniteLost, "the exact value is NaN")
+	case math.IsNaN(got):
+		f.UlpError = math.Inf(1)
+		return report(PropNoNaN, ClassNaN, "NaN where the exact value is not")
+	case math.IsInf(e.Rounded, 0) || (k.Saturating && math.Abs(e.Rounded) == out.MaxFinite() && e.Flag == fp.Overflow):
+		if got == e.Rounded || (k.Saturating && got == math.Copysign(out.MaxFinite(), e.Rounded)) {
+			return 0, math.NaN()
+		}
+		f.UlpError = e.UlpError(got)
+		if x := e.Exact(); x != nil && x.IsInf() {
+			return report(PropPropagate, ClassNonFiniteLost, "the exact value is infinite")
+		}
+		return report(PropAccuracy, ClassPrecision, "the exact value overflows the format")
+	case math.IsInf(got, 0):
+		f.UlpError = math.Inf(1)
+		return report(PropNoInf, ClassOverflow, "±Inf where the exact value is finite")
+	}
+	ulp := out.Ulp(e.Float64())
+	f.UlpError = e.UlpError(got)
+	f.Bound = tol / ulp
+	if !k.Saturating && math.Abs(got) == out.MaxFinite() && math.Abs(e.Rounded) != out.MaxFinite() && f.UlpError > f.Bound {
+		return report(PropNoInf, ClassOverflow, "±max (not declared saturating) where the exact value is smaller")
+	}
+	if k.FlushToZero && got == 0 && math.Abs(e.Float64()) < out.MinNormal() {
+		return f.UlpError, f.Bound
+	}
+	if f.UlpError <= f.Bound {
+		return f.UlpError, f.Bound
+	}
+	if e.Rounded != 0 && (got == 0 || (math.Abs(got) < out.MinNormal() && math.Abs(e.Rounded) >= out.MinNormal())) {
+		return report(PropAccuracy, ClassUnderflow, "flushed where the exact value is representable")
+	}
+	return report(PropAccuracy, ClassPrecision, fmt.Sprintf("outside the tolerance (%v)", cfg.tol))
+}

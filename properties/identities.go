@@ -1,0 +1,264 @@
+// This file implements the identities and the metamorphic relations.
+
+package properties
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/oracle"
+)
+
+// identities checks the output-only identities: softmax in [0, 1] and Σ softmax = 1 within the
+// sum of the element tolerances; log-softmax ≤ 0; x_max ≤ LSE ≤ x_max + log n (the upper end
+// rounded up once in the output format); cross-entropy ≥ 0 when the weights are.
+func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, ex []oracle.Value, tol []float64, cfg *config) {
+	out := k.OutFormat()
+	bad := func(prop string, i int, msg string) {
+		if cfg.skip[prop] {
+			return
+		}
+		f := Failure{Property: prop, Class: ClassIdentity, Index: i, Got: math.NaN(), Want: math.NaN(), Exact: math.NaN(), Bound: math.NaN(), UlpError: math.NaN(), Message: msg}
+		if i >= 0 {
+			f.Got, f.Want, f.Exact = got[i], ex[i].Rounded, ex[i].Float64()
+		}
+		v.fail(f)
+	}
+	rows, cols := a.Rows, a.Cols
+	switch k.Op {
+	case kernels.OpSoftmax:
+		for r := 0; r < rows; r++ {
+			st := statsOf(a.X[r*cols : (r+1)*cols])
+			sum, bound := 0.0, 0.0
+			for j := r * cols; j < (r+1)*cols; j++ {
+				if y := got[j]; y < 0 || y > 1 {
+					bad(PropRange, j, "softmax output outside [0, 1]")
+					return
+				}
+				sum += got[j]
+				bound += tol[j]
+			}
+			if st.finite {
+				bound += float64(cols) * 0x1p-52 // the float64 summation above
+				if d := math.Abs(sum - 1); !(d <= bound) {
+					bad(PropSumToOne, -1, fmt.Sprintf("row %d: Σ softmax = %.17g, |Σ − 1| = %.3g > %.3g (Σ of the element tolerances)", r, sum, d, bound))
+					return
+				}
+			}
+		}
+	case kernels.OpLogSoftmax:
+		for i, y := range got {
+			if y > 0 {
+				bad(PropRange, i, "log-softmax output above 0")
+				return
+			}
+		}
+	case kernels.OpLSE:
+		for r := 0; r < rows; r++ {
+			st := statsOf(a.X[r*cols : (r+1)*cols])
+			if !st.finite || math.IsNaN(got[r]) {
+				continue
+			}
+			hi, _ := out.RoundFloat64(st.xmax + math.Log(float64(st.n)))
+			hi = out.Next(hi)
+			lo, _ := out.RoundFloat64(st.xmax)
+			if got[r] < lo || got[r] > hi {
+				bad(PropRange, r, fmt.Sprintf("LSE outside [x_max, x_max + log n] = [%g, %g]", st.xmax, st.xmax+math.Log(float64(st.n))))
+				return
+			}
+		}
+	case kernels.OpCrossEntropy:
+		for _, w := range a.CE.Weights {
+			if w < 0 {
+				return
+			}
+		}
+		for i, y := range got {
+			if y < 0 {
+				bad(PropRange, i, "cross-entropy below 0")
+				return
+			}
+		}
+	}
+}
+
+// variant calls the kernel on b and judges its outputs against ex with tolerances tol; the first
+// failure, if any, is recorded under prop with its class and the message.
+func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, prop, msg string, cfg *config) {
+	t0 := time.Now()
+	got, err := k.Call(ctx, b)
+	v.KernelTime += time.Since(t0)
+	if err != nil {
+		if errors.Is(err, kernels.ErrUnsupported) || ctx.Err() != nil {
+			return
+		}
+		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: msg + ": " + err.Error()})
+		return
+	}
+	tmp := Verdict{}
+	for i := range got {
+		judge(&tmp, k, b, i, got[i], ex[i], tol[i], cfg)
+		if len(tmp.Failures) > 0 {
+			f := tmp.Failures[0]
+			f.Message = msg + ": " + f.Message
+			f.Property = prop
+			v.fail(f)
+			return
+		}
+	}
+}
+
+func cloneArgs(a *kernels.Args) *kernels.Args {
+	b := *a
+	b.X = append([]float64(nil), a.X...)
+	if a.DY != nil {
+		b.DY = append([]float64(nil), a.DY...)
+	}
+	if a.Probs != nil {
+		b.Probs = append([]float64(nil), a.Probs...)
+	}
+	if a.Targets != nil {
+		b.Targets = append([]int(nil), a.Targets...)
+	}
+	if a.CE.Weights != nil {
+		b.CE.Weights = append([]float64(nil), a.CE.Weights...)
+	}
+	return &b
+}
+
+func approxOf(ex []oracle.Value) []float64 {
+	y := make([]float64, len(ex))
+	for i, e := range ex {
+		y[i] = e.Float64()
+	}
+	return y
+}
+
+// shiftConstant returns a constant c ≠ 0 such that x + c is exact in the input format and
+// finite for every finite x of a, trying −x_max, the power of two at or below |x_max|, 1 and −1.
+func shiftConstant(k *kernels.Kernel, a *kernels.Args) (float64, bool) {
+	xmax := math.Inf(-1)
+	for _, x := range a.X {
+		if !math.IsInf(x, 0) && !math.IsNaN(x) {
+			xmax = math.Max(xmax, x)
+		}
+	}
+	if math.IsInf(xmax, -1) {
+		return 0, false
+	}
+	cands := []float64{-xmax, 1, -1}
+	if xmax != 0 {
+		_, e := math.Frexp(math.Abs(xmax))
+		cands = append(cands, math.Ldexp(1, e-1))
+	}
+	for _, c := range cands {
+		if c == 0 || !k.In.Contains(c) {
+			continue
+		}
+		ok := true
+		for _, x := range a.X {
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				continue
+			}
+			y := x + c
+			if y-c != x || math.IsInf(y, 0) || !k.In.Contains(y) || math.Abs(y) > k.In.MaxFinite() {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return c, true
+		}
+	}
+	return 0, false
+}
+
+// metamorphic checks shift invariance, permutation equivariance and batch independence.
+func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64, cfg *config) {
+	rows, cols := a.Rows, a.Cols
+	if !cfg.skip[PropShift] && rows*cols > 0 {
+		if c, ok := shiftConstant(k, a); ok {
+			b := cloneArgs(a)
+			for i, x := range b.X {
+				if !math.IsInf(x, 0) && !math.IsNaN(x) {
+					b.X[i] = x + c
+				}
+			}
+			exb := ex
+			if k.Op == kernels.OpLSE {
+				t0 := time.Now()
+				var err error
+				exb, err = Exact(k, b)
+				v.OracleTime += time.Since(t0)
+				if err != nil {
+					v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
+					return
+				}
+			}
+			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), PropShift, fmt.Sprintf("x + c with c = %g", c), cfg)
+		}
+	}
+	if !cfg.skip[PropPermute] && cols >= 2 {
+		b := cloneArgs(a)
+		rev := func(s []float64) {
+			for r := 0; r < rows; r++ {
+				q := s[r*cols : (r+1)*cols]
+				for i, j := 0, cols-1; i < j; i, j = i+1, j-1 {
+					q[i], q[j] = q[j], q[i]
+				}
+			}
+		}
+		rev(b.X)
+		if b.DY != nil {
+			rev(b.DY)
+		}
+		if b.Probs != nil {
+			rev(b.Probs)
+		}
+		for r, t := range b.Targets {
+			if t != b.CE.IgnoreIndex && t >= 0 && t < cols {
+				b.Targets[r] = cols - 1 - t
+			}
+		}
+		if w := b.CE.Weights; w != nil {
+			for i, j := 0, len(w)-1; i < j; i, j = i+1, j-1 {
+				w[i], w[j] = w[j], w[i]
+			}
+		}
+		exb := ex
+		if k.Op != kernels.OpLSE && k.Op != kernels.OpCrossEntropy {
+			exb = make([]oracle.Value, len(ex))
+			for r := 0; r < rows; r++ {
+				for j := 0; j < cols; j++ {
+					exb[r*cols+j] = ex[r*cols+cols-1-j]
+				}
+			}
+		}
+		variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), PropPermute, "columns reversed", cfg)
+	}
+	rowwise := k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad ||
+		a.CE.Reduction == kernels.ReduceNone || (k.Op == kernels.OpCrossEntropyGrad && a.CE.Reduction == kernels.ReduceSum)
+	if !cfg.skip[PropBatch] && k.Batch && rows > 1 && rowwise {
+		per := len(ex) / rows
+		for r := 0; r < rows && r < 4; r++ {
+			b := cloneArgs(a)
+			b.Rows = 1
+			b.X = b.X[r*cols : (r+1)*cols]
+			if b.DY != nil {
+				b.DY = b.DY[r*cols : (r+1)*cols]
+			}
+			if b.Probs != nil {
+				b.Probs = b.Probs[r*cols : (r+1)*cols]
+			}
+			if b.Targets != nil {
+				b.Targets = b.Targets[r : r+1]
+			}
+			exb := ex[r*per : (r+1)*per]
+			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), PropBatch, fmt.Sprintf("row %d computed alone", r), cfg)
+		}
+	}
+}

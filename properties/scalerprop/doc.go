@@ -1,0 +1,34 @@
+// Package scalerprop checks dynamic loss scalers, the bundled lossscale.Dynamic or anyone's
+// through the lossscale.Scaler interface, as state machines (NUMERICS §9 and §10).
+//
+// A run draws a configuration (OptionsGen: PyTorch's defaults first, then small growth
+// intervals, scales near both ends of fp32, floors, caps, hysteresis) and a gradient format (fp16,
+// bf16 or fp32), then drives the scaler with rapid's Repeat through a random sequence of
+// iterations: clean gradients of every magnitude, finite extremes, "physical" gradients (true
+// gradients times the current scale, rounded, so that overflow and underflow happen naturally),
+// one NaN, one ±Inf, runs of clean iterations up to k growths, runs of overflows, and state saves.
+// After every iteration the scaler is compared with Model, the reference state machine computed
+// from the sequence of overflow flags alone.
+//
+// The properties, each named and each failure classified (Class):
+//
+//	ScaleValid         inv 1  scale positive, finite, in [Floor, Cap]; tracker in [0, Interval)
+//	OverflowDetected   inv 2  found ⇔ a NaN or ±Inf; finite extremes are not overflow
+//	SkipOnOverflow     inv 2  no optimizer step on an overflowed iteration
+//	BackoffOnOverflow  inv 2  scale after an overflow = max(Floor, fp32(scale·Backoff)) (or kept under hysteresis)
+//	GrowthCadence      inv 3  clean step taken; growth exactly every Interval clean steps, capped, never to Inf
+//	UnscaleExact       inv 4  unscaled = fp32(g·fp32(1/fp64(scale))) bitwise; power-of-two scales stay so
+//	Monotone           inv 5  never grows on overflow, never shrinks on a clean step
+//	SkipReported       inv 6  Step reports skipped ⇔ the step did not run ⇔ overflow
+//	StateRoundTrip     inv 7  State/Restore round-trips bytes and behaviour
+//	HysteresisSkips    inv 8  every overflow skipped; the scale kept until the h-th
+//	UnderflowRescue    §9     fp16 gradients that flush to 0 unscaled come back bitwise from g·2^k
+//
+// Check runs each property as a subtest through rapid.Check; Machine, Rescue and Prop return the
+// rapid properties for rapid.Check, rapid.MakeFuzz or a campaign runner. A Failure names the
+// target, the property, its invariant, its class, the iteration, the format, the options and the
+// offending values with their bits; rapid shrinks the run and prints a replay command.
+//
+// Index: Target, Bundled, OptionsGen, Model, NewModel, Machine, Rescue, Prop, Check, Properties,
+// Property, Failure, Class, Counts, DefaultMaxSteps.
+package scalerprop

@@ -1,0 +1,297 @@
+// This file implements the state machine that drives a scaler with streams of gradients and
+// checks invariants 1–8 of NUMERICS §9 against the reference model after every iteration.
+
+package scalerprop
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+
+	"pgregory.net/rapid"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/kernels/lossscale"
+)
+
+// sentinel fills unscale outputs before the call, so that an element left unwritten shows up.
+const sentinel = 0x7fc0dead
+
+// machine is one state-machine run.
+type machine struct {
+	tg    Target
+	props propSet
+	o     lossscale.Options
+	f     fp.Format
+	s     lossscale.Scaler
+	twin  lossscale.Scaler // restored from a State of s (StateRoundTrip); nil before the first save
+	m     Model
+	pow2  bool
+	iter  int // iterations done
+	max   int
+}
+
+// fail reports a violation of the named property when it is checked in this run.
+func (mc *machine) fail(t *rapid.T, prop string, class Class, format string, args ...any) {
+	t.Helper()
+	if !mc.props.has(prop) {
+		return
+	}
+	t.Fatal(&Failure{Target: mc.tg.Name, Property: prop, Class: class, Iteration: mc.iter,
+		Format: mc.f, Options: mc.o, Detail: fmt.Sprintf(format, args...)})
+}
+
+// checkScale checks invariant 1 (and the power-of-two half of invariant 4) on the current state.
+func (mc *machine) checkScale(t *rapid.T) {
+	t.Helper()
+	s, o := mc.s.Scale(), mc.o
+	switch {
+	case math.IsInf(float64(s), 0) || s != s:
+		mc.fail(t, ScaleValid, ClassScaleNonFinite, "scale %s", h32(s))
+	case !(s > 0):
+		mc.fail(t, ScaleValid, ClassScaleZero, "scale %s", h32(s))
+	case s < o.Floor || s > o.Cap:
+		mc.fail(t, ScaleValid, ClassScaleBounds, "scale %s outside [floor %s, cap %s]", h32(s), h32(o.Floor), h32(o.Cap))
+	}
+	if in, ok := mc.s.(lossscale.Inspector); ok {
+		if tr := in.Tracker(); tr < 0 || tr >= o.Interval {
+			mc.fail(t, ScaleValid, ClassScaleBounds, "tracker %d outside [0, %d)", tr, o.Interval)
+		}
+	}
+	if mc.pow2 && !isPow2(float64(s)) {
+		mc.fail(t, UnscaleExact, ClassNotPowerOfTwo, "power-of-two options gave scale %s", h32(s))
+	}
+}
+
+// nonFinite reports whether xs holds a NaN or ±Inf.
+func nonFinite(xs []float64) bool {
+	for _, x := range xs {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// unscaleRef returns fp32(g·inv) with inv = fp32(1/fp64(scale)), PyTorch's unscale: the reciprocal
+// is formed in fp64 and rounded to fp32; the product of two fp32 values is exact in float64 and
+// rounded once to fp32 by fp.FP32.
+func unscaleRef(g float64, scale float32) float32 {
+	inv, _ := fp.FP32.RoundFloat64(1 / float64(scale))
+	r, _ := fp.FP32.RoundFloat64(g * inv)
+	return float32(r)
+}
+
+// iterate runs one training iteration on gradients ts (members of mc.f) and checks it.
+func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
+	t.Helper()
+	mc.iter++
+	before := mc.s.Scale()
+	overflow := false
+	for _, vals := range ts {
+		want := nonFinite(vals)
+		overflow = overflow || want
+		dst := make([]float32, len(vals))
+		for i := range dst {
+			dst[i] = math.Float32frombits(sentinel)
+		}
+		g := lossscale.Grads{Format: mc.f, Values: vals}
+		found := mc.s.Unscale(dst, g)
+		switch {
+		case want && !found:
+			mc.fail(t, OverflowDetected, ClassOverflowMissed, "Unscale(%s) reported no overflow", hfs(mc.f, vals))
+		case !want && found:
+			mc.fail(t, OverflowDetected, ClassFalseOverflow, "Unscale(%s) of finite gradients reported overflow", hfs(mc.f, vals))
+		}
+		if mc.props.has(UnscaleExact) {
+			for i, x := range vals {
+				if math.IsNaN(x) || math.IsInf(x, 0) {
+					continue
+				}
+				if r := unscaleRef(x, before); math.Float32bits(dst[i]) != math.Float32bits(r) {
+					mc.fail(t, UnscaleExact, ClassUnscale, "at scale %s, Unscale(%s)[%d] = %s, want %s",
+						h32(before), hf(mc.f, x), i, h32(dst[i]), h32(r))
+				}
+			}
+		}
+		if mc.twin != nil {
+			tdst := make([]float32, len(vals))
+			tfound := mc.twin.Unscale(tdst, g)
+			for i := range tdst {
+				if tfound != found || math.Float32bits(tdst[i]) != math.Float32bits(dst[i]) && !(dst[i] != dst[i] && tdst[i] != tdst[i]) {
+					mc.fail(t, StateRoundTrip, ClassState, "restored scaler: Unscale(%s) = %v (found %v), original %v (found %v)",
+						hfs(mc.f, vals), tdst, tfound, dst, found)
+				}
+			}
+		}
+	}
+
+	applied := 0
+	skipped := mc.s.Step(func() { applied++ })
+	mc.s.Update()
+	after := mc.s.Scale()
+	prev := mc.m
+	absorbed := mc.m.Update(overflow)
+	mc.checkScale(t)
+
+	if applied > 1 {
+		mc.fail(t, SkipReported, ClassSkipNotReported, "Step called the optimizer %d times", applied)
+	}
+	if overflow && applied > 0 {
+		mc.fail(t, SkipOnOverflow, ClassStepOnOverflow, "the optimizer step ran on overflowed gradients %s", hts(mc.f, ts))
+	}
+	if o := mc.o; o.Hysteresis > 1 && overflow {
+		if applied > 0 || !skipped {
+			mc.fail(t, HysteresisSkips, ClassStepOnOverflow, "overflow with hysteresis %d left %d: step ran %d times, reported skipped %v",
+				o.Hysteresis, prev.Left, applied, skipped)
+		}
+		if absorbed && math.Float32bits(after) != math.Float32bits(before) {
+			mc.fail(t, HysteresisSkips, ClassBackoff, "overflow absorbed by hysteresis (%d of %d left) changed the scale %s to %s",
+				prev.Left, o.Hysteresis, h32(before), h32(after))
+		}
+	}
+	if skipped != (applied == 0) || skipped != overflow {
+		mc.fail(t, SkipReported, ClassSkipNotReported, "overflow %v, step ran %d times, Step reported skipped %v", overflow, applied, skipped)
+	}
+	if overflow && after > before {
+		mc.fail(t, Monotone, ClassDirection, "the scale grew on an overflow: %s to %s", h32(before), h32(after))
+	}
+	if !overflow && after < before {
+		mc.fail(t, Monotone, ClassDirection, "the scale shrank on a clean iteration: %s to %s", h32(before), h32(after))
+	}
+	if math.Float32bits(after) != math.Float32bits(mc.m.Scale) {
+		if overflow {
+			mc.fail(t, BackoffOnOverflow, ClassBackoff, "after an overflow the scale went %s to %s, want %s (hysteresis left %d before)",
+				h32(before), h32(after), h32(mc.m.Scale), prev.Left)
+		} else {
+			mc.fail(t, GrowthCadence, ClassCadence, "after clean iteration %d since the last growth or overflow the scale went %s to %s, want %s",
+				prev.Tracker+1, h32(before), h32(after), h32(mc.m.Scale))
+		}
+		mc.m.Scale = after // resynchronize, so that properties not checked here do not mask later ones
+	}
+	if !overflow && applied == 0 {
+		mc.fail(t, GrowthCadence, ClassStepSkipped, "the step of a clean iteration did not run (gradients %s)", hts(mc.f, ts))
+	}
+	if mc.twin != nil {
+		tapplied := 0
+		tskipped := mc.twin.Step(func() { tapplied++ })
+		mc.twin.Update()
+		if tskipped != skipped || tapplied != applied || math.Float32bits(mc.twin.Scale()) != math.Float32bits(after) {
+			mc.fail(t, StateRoundTrip, ClassState, "restored scaler: skipped %v, ran %d, scale %s; original skipped %v, ran %d, scale %s",
+				tskipped, tapplied, h32(mc.twin.Scale()), skipped, applied, h32(after))
+		}
+	}
+}
+
+// save checks invariant 7: the state of s restored into a fresh scaler round-trips, and the
+// fresh scaler becomes the twin that shadows s from now on.
+func (mc *machine) save(t *rapid.T) {
+	t.Helper()
+	b, err := mc.s.State()
+	if err != nil {
+		mc.fail(t, StateRoundTrip, ClassContract, "State: %v", err)
+		return
+	}
+	tw, err := mc.tg.New(mc.o)
+	if err != nil {
+		mc.fail(t, StateRoundTrip, ClassContract, "New(%s): %v", optString(mc.o), err)
+		return
+	}
+	if err := tw.Restore(b); err != nil {
+		mc.fail(t, StateRoundTrip, ClassState, "Restore(%x): %v", b, err)
+		return
+	}
+	b2, err := tw.State()
+	if err != nil || !bytes.Equal(b, b2) {
+		mc.fail(t, StateRoundTrip, ClassState, "State after Restore(%x) = %x, %v", b, b2, err)
+	}
+	if math.Float32bits(tw.Scale()) != math.Float32bits(mc.s.Scale()) {
+		mc.fail(t, StateRoundTrip, ClassState, "restored scale %s, saved %s", h32(tw.Scale()), h32(mc.s.Scale()))
+	}
+	mc.twin = tw
+}
+
+// left returns how many more iterations this run may take, at most n.
+func (mc *machine) left(n int) int { return max(0, min(n, mc.max-mc.iter)) }
+
+// Machine returns the state-machine property: a scaler configured by tg.Options, driven by a
+// random sequence of iterations (clean, finite extremes, physical gradients at the current scale
+// with natural overflow and underflow, one NaN, one ±Inf, runs of clean or overflowed iterations,
+// state saves), and checked after every iteration against the reference Model. With names it
+// checks only those properties (the others are still observed, and the model resynchronized
+// when they fail, so that one bug does not hide another); with none it checks all of them but
+// UnderflowRescue, which is a separate property (Rescue).
+//
+// Runs use rapid's Repeat (about -rapid.steps actions, default 30, half under -short), each
+// action one or more iterations, at most tg.MaxSteps iterations in all.
+func Machine(tg Target, names ...string) func(*rapid.T) {
+	var props propSet
+	for _, n := range names {
+		props |= bit(n)
+	}
+	if len(names) == 0 {
+		props = ^propSet(0) &^ bit(UnderflowRescue)
+	}
+	return func(t *rapid.T) {
+		o := tg.options().Draw(t, "options")
+		if props == bit(HysteresisSkips) && o.Hysteresis == 1 && tg.Options == nil {
+			o.Hysteresis = rapid.IntRange(2, 4).Draw(t, "hysteresis")
+		}
+		f := rapid.SampledFrom(tg.formats()).Draw(t, "format")
+		s, err := tg.New(o)
+		if err != nil {
+			t.Fatalf("scalerprop: %s: New(%s): %v", tg.Name, optString(o), err)
+		}
+		mc := &machine{tg: tg, props: props, o: o, f: f, s: s, m: NewModel(o), pow2: powersOfTwo(o), max: tg.maxSteps()}
+		if math.Float32bits(s.Scale()) != math.Float32bits(o.Init) {
+			mc.fail(t, BackoffOnOverflow, ClassContract, "initial scale %s, configured %s", h32(s.Scale()), h32(o.Init))
+		}
+		mc.checkScale(t)
+		finite := finiteGen(f)
+		run := func(t *rapid.T, ts [][]float64, n int) {
+			for range mc.left(n) {
+				mc.iterate(t, ts)
+			}
+		}
+		t.Repeat(map[string]func(*rapid.T){
+			stepClean: func(t *rapid.T) { run(t, shape(t, finite), 1) },
+			stepExtremes: func(t *rapid.T) {
+				run(t, shape(t, rapid.OneOf(rapid.SampledFrom(extremes(f)), finite)), 1)
+			},
+			stepPhysical: func(t *rapid.T) { run(t, physical(t, f, mc.s.Scale()), 1) },
+			stepInf: func(t *rapid.T) {
+				ts := shape(t, finite)
+				poison(t, ts, rapid.SampledFrom([]float64{math.Inf(1), math.Inf(-1)}).Draw(t, "inf"))
+				run(t, ts, 1)
+			},
+			stepNaN: func(t *rapid.T) {
+				ts := shape(t, finite)
+				poison(t, ts, nanGen(f).Draw(t, "nan"))
+				run(t, ts, 1)
+			},
+			stepCleanN: func(t *rapid.T) {
+				ts := shape(t, finite)
+				iv := mc.o.Interval
+				n := rapid.OneOf(rapid.IntRange(1, 2*iv+1), rapid.IntRange(1, 300*iv)).Draw(t, "clean run")
+				run(t, ts, n)
+			},
+			stepGrowth: func(t *rapid.T) {
+				ts := shape(t, finite)
+				k := rapid.OneOf(rapid.IntRange(1, 8), rapid.Just(300)).Draw(t, "growths") // 300: up to the guard
+				run(t, ts, mc.o.Interval-mc.m.Tracker+(k-1)*mc.o.Interval)
+			},
+			stepOverflowN: func(t *rapid.T) {
+				ts := shape(t, finite)
+				poison(t, ts, math.Inf(1))
+				run(t, ts, rapid.IntRange(1, 300).Draw(t, "overflow run"))
+			},
+			"state/save": func(t *rapid.T) {
+				if mc.props.has(StateRoundTrip) {
+					mc.save(t)
+				}
+			},
+		})
+		runs.Add(1)
+		iterations.Add(int64(mc.iter))
+	}
+}

@@ -1,0 +1,9 @@
+package scalerprop
+
+import (
+	"testing"
+)
+
+func TestBundled(t *testing.T) {
+	Check(t, Bundled())
+}

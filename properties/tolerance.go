@@ -1,0 +1,381 @@
+// This file implements the tolerance models and the condition-aware bounds of NUMERICS §3.
+
+package properties
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/kernels"
+)
+
+// DefaultSafety is the condition-aware tolerance's safety factor: the bounds of NUMERICS §3 are
+// first order and assume exp and log within u, while Go's math.Exp and math.Log1p (and most
+// libraries') are within 1 ulp, that is 2u.
+const DefaultSafety = 2
+
+// A Tolerance is a model of the acceptable error of each output element.
+type Tolerance struct {
+	kind       tolKind
+	safety     float64
+	k          float64
+	rtol, atol float64
+	defaults   bool
+}
+
+type tolKind uint8
+
+const (
+	tolCondition tolKind = iota
+	tolStrict
+	tolAssertClose
+)
+
+// Condition returns the condition-aware tolerance with safety factor s (s ≤ 0: DefaultSafety):
+// |ŷ − y| ≤ s·B + ½ulp_out(y) + floor, B the first-order bound of NUMERICS §3 for the kernel's
+// operation and algorithm class in its accumulation format (see the package documentation).
+func Condition(s float64) Tolerance {
+	if s <= 0 {
+		s = DefaultSafety
+	}
+	return Tolerance{kind: tolCondition, safety: s}
+}
+
+// Strict returns the tolerance |ŷ − y| ≤ k·ulp_out(y) against the exact value y. k = 0.5 accepts
+// only correctly rounded outputs; k = 1 faithful ones.
+func Strict(k float64) Tolerance { return Tolerance{kind: tolStrict, k: k} }
+
+// AssertClose returns torch.testing.assert_close's model, |ŷ − y| ≤ atol + rtol·|y|, against the
+// exact value y.
+func AssertClose(rtol, atol float64) Tolerance {
+	return Tolerance{kind: tolAssertClose, rtol: rtol, atol: atol}
+}
+
+// FormatDefaults is AssertClose with the output format's assert_close defaults
+// (fp.Format.AssertCloseTolerance: fp16 rtol 1e-3 atol 1e-5, bf16 1.6e-2 and 1e-5, fp32 1.3e-6
+// and 1e-5).
+func FormatDefaults() Tolerance { return Tolerance{kind: tolAssertClose, defaults: true} }
+
+// String writes the model with its formula.
+func (t Tolerance) String() string {
+	switch t.kind {
+	case tolStrict:
+		return fmt.Sprintf("strict: |ŷ−y| ≤ %g ulp(y)", t.k)
+	case tolAssertClose:
+		if t.defaults {
+			return "assert_close: |ŷ−y| ≤ atol + rtol·|y| (format defaults)"
+		}
+		return fmt.Sprintf("assert_close: |ŷ−y| ≤ %g + %g·|y|", t.atol, t.rtol)
+	}
+	return fmt.Sprintf("condition-aware: |ŷ−y| ≤ %g·B + ½ulp(y) + floor", t.safety)
+}
+
+// rowStats are the quantities the bounds of NUMERICS §3 depend on, for one row.
+type rowStats struct {
+	n          int     // entries that are not −Inf
+	xmax, xmin float64 // over finite entries
+	s          float64 // Σ_{i≠k} exp(x_i − xmax) over finite entries (float64; magnitudes only)
+	updates    int     // running-max updates in row order (online softmax)
+	finite     bool    // every entry finite or −Inf, at least one finite
+}
+
+func statsOf(x []float64) rowStats {
+	st := rowStats{xmax: math.Inf(-1), xmin: math.Inf(1), finite: true}
+	m := math.Inf(-1)
+	for _, v := range x {
+		switch {
+		case math.IsNaN(v) || math.IsInf(v, 1):
+			st.finite = false
+			continue
+		case math.IsInf(v, -1):
+			continue
+		}
+		st.n++
+		if v > m {
+			if !math.IsInf(m, -1) {
+				st.updates++
+			}
+			m = v
+		}
+		st.xmax = math.Max(st.xmax, v)
+		st.xmin = math.Min(st.xmin, v)
+	}
+	if st.n == 0 {
+		st.finite = false
+		return st
+	}
+	skipped := false
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if v == st.xmax && !skipped {
+			skipped = true
+			continue
+		}
+		st.s += math.Exp(v - st.xmax)
+	}
+	return st
+}
+
+func (st rowStats) spread() float64 {
+	if st.n == 0 {
+		return 0
+	}
+	return st.xmax - st.xmin
+}
+
+func (st rowStats) lse() float64 { return st.xmax + math.Log1p(st.s) }
+
+// softmaxCoef is the relative bound of softmax, as a multiple of u, for the algorithm class.
+func softmaxCoef(a kernels.Algorithm, st rowStats) float64 {
+	n, d := float64(st.n), st.spread()
+	switch a {
+	case kernels.AlgUnshifted:
+		return n + 3 // Thm 3.3
+	case kernels.AlgExpLSE:
+		y := st.lse() // Thm 4.4: 1 + max_j |x_j − y| + |y + n − x_min|
+		return 1 + math.Max(math.Abs(st.xmax-y), math.Abs(st.xmin-y)) + math.Abs(y+n-st.xmin)
+	case kernels.AlgOnline:
+		return n + 2*float64(st.updates) + 2 + d // NUMERICS §4, plus the division
+	}
+	return n + 2 + 2*d // Thm 4.3
+}
+
+// logSoftmaxCoef is the relative bound of log-softmax (NUMERICS §3, derived: (3 + n + d)u),
+// widened by 2r for the online class and by n for the unshifted one.
+func logSoftmaxCoef(a kernels.Algorithm, st rowStats) float64 {
+	c := 3 + float64(st.n) + st.spread()
+	switch a {
+	case kernels.AlgOnline:
+		c += 2 * float64(st.updates)
+	case kernels.AlgUnshifted, kernels.AlgExpLSE:
+		c += float64(st.n) + math.Abs(st.xmax)
+	}
+	return c
+}
+
+// lseAbs is the absolute bound of LSE over u: eq. (4.8) plus the final addition,
+// |y| + log1p(s) + s/(1+s)(n + d); the unshifted class uses Thm 3.2, |y| + n + 1.
+func lseAbs(a kernels.Algorithm, st rowStats) float64 {
+	y := st.lse()
+	n := float64(st.n)
+	switch a {
+	case kernels.AlgUnshifted:
+		return math.Abs(y) + n + 1
+	case kernels.AlgOnline:
+		n += 2 * float64(st.updates)
+	}
+	return math.Abs(y) + math.Log1p(st.s) + st.s/(1+st.s)*(n+st.spread())
+}
+
+// softmax64 is a float64 shifted softmax, used only for the magnitudes inside bounds.
+func softmax64(x []float64) []float64 {
+	st := statsOf(x)
+	y := make([]float64, len(x))
+	if st.n == 0 {
+		return y
+	}
+	t := 1 + st.s
+	for i, v := range x {
+		if !math.IsInf(v, 0) && !math.IsNaN(v) {
+			y[i] = math.Exp(v-st.xmax) / t
+		}
+	}
+	return y
+}
+
+// conditionBounds returns B_i over u (absolute, in units of the value) for every output, the
+// first-order part of the condition-aware tolerance, or NaN where no bound applies (special
+// values are judged exactly).
+func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
+	b := make([]float64, len(want))
+	rows, cols := a.Rows, a.Cols
+	for i := range b {
+		b[i] = math.NaN()
+	}
+	switch k.Op {
+	case kernels.OpSoftmax, kernels.OpLogSoftmax:
+		for r := 0; r < rows; r++ {
+			st := statsOf(a.X[r*cols : (r+1)*cols])
+			c := softmaxCoef(k.Algorithm, st)
+			if k.Op == kernels.OpLogSoftmax {
+				c = logSoftmaxCoef(k.Algorithm, st)
+			}
+			for j := r * cols; j < (r+1)*cols; j++ {
+				b[j] = c * math.Abs(want[j])
+			}
+		}
+	case kernels.OpLSE:
+		for r := 0; r < rows; r++ {
+			b[r] = lseAbs(k.Algorithm, statsOf(a.X[r*cols:(r+1)*cols]))
+		}
+	case kernels.OpSoftmaxBackward:
+		for r := 0; r < rows; r++ {
+			x, dy := a.X[r*cols:(r+1)*cols], a.DY[r*cols:(r+1)*cols]
+			st := statsOf(x)
+			ey := softmaxCoef(k.Algorithm, st)
+			y := softmax64(x)
+			var c, m float64
+			for j := range y {
+				c += dy[j] * y[j]
+				m += math.Abs(dy[j]) * y[j]
+			}
+			for j := range y {
+				b[r*cols+j] = y[j] * ((ey+float64(st.n))*m + (ey+2)*math.Abs(dy[j]-c))
+			}
+		}
+	case kernels.OpCrossEntropy:
+		ceBounds(k, a, want, b)
+	case kernels.OpCrossEntropyGrad:
+		ceGradBounds(k, a, want, b)
+	}
+	return b
+}
+
+func weight(o kernels.CEOptions, c int) float64 {
+	if o.Weights == nil {
+		return 1
+	}
+	return o.Weights[c]
+}
+
+// ceBounds: per row, the loss magnitude M_n = (1−ε)|w_t|·nll_t + ε/C·Σ_c |w_c|·nll_c (or
+// Σ_c |w_c t'_c| nll_c for probability targets) times (3 + n + d + C·[ε>0 or probs] + 2)u, and
+// for the reductions the sum of those over |D| plus (rows + 2)u of the result.
+func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
+	rows, cols := a.Rows, a.Cols
+	o := a.CE
+	eps := o.LabelSmoothing
+	per := make([]float64, rows)
+	den := 0.0
+	for r := 0; r < rows; r++ {
+		x := a.X[r*cols : (r+1)*cols]
+		st := statsOf(x)
+		lse := st.lse()
+		c := 3 + float64(st.n) + st.spread() + 2
+		m := 0.0
+		if a.Probs != nil {
+			c += float64(cols)
+			for j := range x {
+				t := a.Probs[r*cols+j]*(1-eps) + eps/float64(cols)
+				if t != 0 {
+					m += math.Abs(weight(o, j)*t) * math.Abs(lse-x[j])
+				}
+			}
+			den = float64(rows)
+		} else {
+			t := a.Targets[r]
+			if t == o.IgnoreIndex {
+				continue
+			}
+			den += weight(o, t)
+			m = (1 - eps) * math.Abs(weight(o, t)) * math.Abs(lse-x[t])
+			if eps != 0 {
+				c += float64(cols)
+				for j := range x {
+					m += eps / float64(cols) * math.Abs(weight(o, j)) * math.Abs(lse-x[j])
+				}
+			}
+		}
+		per[r] = c * m
+	}
+	if o.Reduction == kernels.ReduceNone {
+		copy(b, per)
+		return
+	}
+	sum := 0.0
+	for _, p := range per {
+		sum += p
+	}
+	if o.Reduction == kernels.ReduceMean {
+		sum /= math.Abs(den)
+	}
+	b[0] = sum + float64(rows+2)*math.Abs(want[0])
+}
+
+// ceGradBounds: g_j = [a·p_j − w_j t'_j]/D; bound (|a|·p_j·(e_p + C + 3) + 2|w_j t'_j|)/|D| +
+// (rows + 2)|g_j|, e_p the softmax coefficient (NUMERICS §3: the cancellation p_t − 1 needs an
+// absolute bound).
+func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
+	rows, cols := a.Rows, a.Cols
+	o := a.CE
+	eps := o.LabelSmoothing
+	den := 1.0
+	if o.Reduction == kernels.ReduceMean {
+		if a.Probs != nil {
+			den = float64(rows)
+		} else {
+			den = 0
+			for _, t := range a.Targets {
+				if t != o.IgnoreIndex {
+					den += weight(o, t)
+				}
+			}
+		}
+	}
+	for r := 0; r < rows; r++ {
+		x := a.X[r*cols : (r+1)*cols]
+		st := statsOf(x)
+		ep := softmaxCoef(kernels.AlgShifted, st)
+		p := softmax64(x)
+		tp := make([]float64, cols)
+		if a.Probs != nil {
+			for j := range tp {
+				tp[j] = a.Probs[r*cols+j]*(1-eps) + eps/float64(cols)
+			}
+		} else {
+			t := a.Targets[r]
+			if t == o.IgnoreIndex {
+				for j := 0; j < cols; j++ {
+					b[r*cols+j] = 0
+				}
+				continue
+			}
+			for j := range tp {
+				tp[j] = eps / float64(cols)
+			}
+			tp[t] += 1 - eps
+		}
+		am := 0.0
+		for j := range tp {
+			am += math.Abs(weight(o, j) * tp[j])
+		}
+		for j := range p {
+			b[r*cols+j] = (am*p[j]*(ep+float64(cols)+3)+2*math.Abs(weight(o, j)*tp[j]))/math.Abs(den) + float64(rows+2)*math.Abs(want[r*cols+j])
+		}
+	}
+}
+
+// tolerances returns the absolute tolerance of every output element under t, given the exact
+// values' float64 approximations want (NaN where no bound applies).
+func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
+	out := k.OutFormat()
+	tol := make([]float64, len(want))
+	switch t.kind {
+	case tolStrict:
+		for i, y := range want {
+			tol[i] = t.k * out.Ulp(y)
+		}
+	case tolAssertClose:
+		rt, at := t.rtol, t.atol
+		if t.defaults {
+			rt, at = out.AssertCloseTolerance()
+		}
+		for i, y := range want {
+			tol[i] = at + rt*math.Abs(y)
+		}
+	default:
+		u := k.AccFormat().UnitRoundoff()
+		b := conditionBounds(k, a, want)
+		n := float64(a.Cols + 2)
+		floor := 2*out.MinSubnormal() + n*k.AccFormat().MinSubnormal()
+		for i, y := range want {
+			tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + floor
+		}
+	}
+	return tol
+}
+
+var _ = fp.FP32
