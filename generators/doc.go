@@ -16,7 +16,12 @@
 // arithmetic, so rapid's shrinker, which lowers the integers it drew, moves in the format's
 // own space: toward +0, toward the smallest subnormal, toward the boundary value of a threshold.
 // Class choices are drawn from unbiased bits, most significant first, so that they shrink toward
-// the first (simplest) class. Short rows (at most 64 elements) draw every element; longer rows
+// the first (simplest) class. Values drawn as one offset (huge values, the dominant logit)
+// shrink to the exact boundary of a failure that is monotone in the value (TestShrinkToBoundary:
+// "3x overflows fp16" shrinks to 21840); values drawn as exponent and significand shrink to the
+// boundary or the power of two above it; uniform bit patterns to a bitwise minimum. Shrinking
+// keeps a case's class and length bucket: a failing block-32 row shrinks to 32 elements, a
+// failing short row to one. Short rows (at most 64 elements) draw every element; longer rows
 // draw a template of at most 16 elements, a base value and a few special positions, so that a
 // 4096-element row costs a few hundred draws, not tens of thousands, and stays shrinkable.
 //
@@ -30,7 +35,7 @@
 //     subnormal; it gets weight 0 when the gradient format cannot hold them.
 //
 // Index: Gen; Scalar, Row, Batch, Backward, CrossEntropy, GradStepGen, GradStream; Case, Value,
-// GradStep, Stream, CEOptions, Reduction, Class and its constants, Weights, Option (WithWeights,
-// Only, MaxLen, MaxRows, WithLengthWeights, WithStreamLen, WithScale, WithScaledFormat,
-// WithTensors); DefaultWeights, DistributionTable.
+// GradStep, Stream, CEOptions, DefaultCEOptions, Reduction, Class (Family, Doc) and its
+// constants, Weights, DefaultWeights; Option: WithWeights, Only, MaxLen, Lengths, MaxRows,
+// WithStreamLen, WithScale, WithScaledFormat, WithTensors; DistributionTable.
 package generators

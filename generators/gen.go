@@ -251,9 +251,15 @@ func intIn(t *rapid.T, lo, hi int) int {
 
 // int64In is intIn for int64; lo > math.MinInt64 and hi < math.MaxInt64.
 func int64In(t *rapid.T, lo, hi int64) int64 {
-	if lo == hi {
+	switch {
+	case lo == hi:
 		return lo
+	case lo >= 0:
+		return lo + int64(uint64In(t, 0, uint64(hi-lo)))
+	case hi <= 0:
+		return hi - int64(uint64In(t, 0, uint64(hi-lo)))
 	}
+	// A range around 0: rapid draws the sign with probability ½ each, then the magnitude.
 	return rapid.Int64Range(lo-1, hi+1).Filter(func(v int64) bool { return v >= lo && v <= hi }).Draw(t, "int")
 }
 

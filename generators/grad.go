@@ -99,7 +99,10 @@ func newStepGen(f fp.Format, cfg *config) *stepGen {
 	S := cfg.scale
 	// The overflow boundary: start from RN_f((max + ½ulp)/S) and walk to the exact boundary.
 	thr := cfg.scaled.MaxFinite() + cfg.scaled.Ulp(cfg.scaled.MaxFinite())/2
-	g := math.Min(rn(f, thr/S), f.MaxFinite())
+	g := rn(f, thr/S)
+	if math.IsNaN(g) || g > f.MaxFinite() { // beyond f's range (E4M3 rounds that to NaN)
+		g = f.MaxFinite()
+	}
 	for g > 0 && s.scaledOverflows(g) && s.scaledOverflows(f.Prev(g)) {
 		g = f.Prev(g)
 	}

@@ -388,8 +388,8 @@ func stepOverflows(st GradStep) (nonFinite, overflow, underflowSaved bool) {
 // TestGradStepClasses checks every step class's promise with exact arithmetic, for fp32 and
 // fp64 master gradients against fp16 and bf16 scaled formats and two scales.
 func TestGradStepClasses(t *testing.T) {
-	for _, f := range []fp.Format{fp.FP32, fp.FP64, fp.BF16, fp.FP16} {
-		for _, sf := range []fp.Format{fp.FP16, fp.BF16, fp.E5M2} {
+	for _, f := range fp.Formats() {
+		for _, sf := range []fp.Format{fp.FP16, fp.BF16, fp.E5M2, fp.E4M3} {
 			for _, s := range []float64{65536, 3, 0x1p100} {
 				probe := newStepGen(f, newConfig([]Option{WithScale(s), WithScaledFormat(sf)}))
 				for _, c := range stepOrder {

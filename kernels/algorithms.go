@@ -153,7 +153,8 @@ func softmaxBackward[F accum](dx, x, dy []F) {
 // ceFused computes PyTorch's F.cross_entropy with class targets: per row the negative log
 // likelihood (m − x_t) + log1p(s), never log(softmax), with weights, ignore_index, label
 // smoothing (1−ε)·w_t·nll_t + (ε/C)·Σ_c w_c·nll_c, and the reduction (mean divides by Σ w_t of the
-// rows not ignored; all ignored gives 0/0 = NaN as PyTorch). Relative error of each row's loss
+// rows not ignored; all ignored gives 0/0 = NaN as PyTorch). A zero weight contributes exactly 0,
+// even where its log-probability is −Inf (no 0·Inf = NaN). Relative error of each row's loss
 // ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the sums (NUMERICS §3, §8).
 func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 	var sum, den F
@@ -162,26 +163,25 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 		var l F
 		if t[r] != o.IgnoreIndex {
 			xr := x[r*cols : (r+1)*cols]
-			w := F(1)
-			if o.Weights != nil {
-				w = F(o.Weights[t[r]])
-			}
+			w := wOf[F](o, t[r])
 			den += w
 			m, k, nan := rowMax(xr)
 			switch {
+			case w == 0 && eps == 0:
+				// A zero weight contributes exactly 0, even on a −Inf logit (no 0·Inf).
 			case nan || math.IsInf(float64(m), 0):
 				l = F(math.NaN())
 			default:
 				ls := log1pF(sumExpShifted(xr, m, k))
-				l = w * ((m - xr[t[r]]) + ls)
+				if w != 0 {
+					l = w * ((m - xr[t[r]]) + ls)
+				}
 				if eps != 0 {
 					var sm F
 					for c, v := range xr {
-						wc := F(1)
-						if o.Weights != nil {
-							wc = F(o.Weights[c])
+						if wc := wOf[F](o, c); wc != 0 {
+							sm += F(wc * ((m - v) + ls))
 						}
-						sm += F(wc * ((m - v) + ls))
 					}
 					l = F((1-eps)*l) + F(eps/F(cols))*sm
 				}
@@ -222,6 +222,10 @@ func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 		}
 		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
 		wt := wOf[F](o, t[r])
+		if eps == 0 && wt == 0 {
+			fill(g, 0) // a zero weight gives exactly 0, even where p is NaN-free but the loss is +Inf
+			continue
+		}
 		if eps == 0 {
 			for j := range g {
 				d := g[j]

@@ -124,15 +124,43 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		return nil
 	}
 	br := newBigRow(x, ri.m)
+	// dy_i − c = Σ_v (dy_i − v)·T_v / S, T_v = Σ_{j: dy_j = v} t_j, has no cancellation between
+	// an entry and itself (the term v = dy_i vanishes): it keeps its relative accuracy when one
+	// entry dominates the row. It costs one term per distinct dy value, so it is used from the
+	// start for rows with few distinct values and after a first failure otherwise.
+	dys := make(map[float64]int)
+	var vals []float64
+	for j, xj := range x {
+		if !math.IsInf(xj, -1) {
+			if _, ok := dys[dy[j]]; !ok {
+				dys[dy[j]] = len(vals)
+				vals = append(vals, dy[j])
+			}
+		}
+	}
+	T := make([]ival, len(vals))
 	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S
+	w0 := startPrecision(f)
 	return ziv(fi, "SoftmaxBackward", out, pending,
 		func(w uint) error {
 			br.prepare(w)
 			iw := br.iw(w) + 16
 			s := point(0)
+			for v := range T {
+				T[v] = ival{}
+			}
 			for j, xj := range x {
-				if !math.IsInf(xj, -1) && dy[j] != 0 {
+				if math.IsInf(xj, -1) {
+					continue
+				}
+				if dy[j] != 0 {
 					s = ivAdd(s, ivMul(point(dy[j]), br.t[j], iw), iw)
+				}
+				v := dys[dy[j]]
+				if T[v].lo == nil {
+					T[v] = br.t[j]
+				} else {
+					T[v] = ivAdd(T[v], br.t[j], iw)
 				}
 			}
 			c = ivDiv(s, br.S, iw)
@@ -140,8 +168,27 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		},
 		func(w uint, i int) (ival, error) {
 			iw := br.iw(w) + 16
-			return ivMul(br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
-		})
+			if len(vals) > 64 && w == w0 {
+				return ivMul(br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
+			}
+			var sum ival
+			for v, dv := range vals {
+				if dv == dy[i] {
+					continue
+				}
+				term := ivMul(point(dy[i]-0), T[v], iw)
+				term = ivSub(term, ivMul(point(dv), T[v], iw), iw)
+				if sum.lo == nil {
+					sum = term
+				} else {
+					sum = ivAdd(sum, term, iw)
+				}
+			}
+			if sum.lo == nil {
+				sum = point(0)
+			}
+			return ivMul(br.y(i), ivDiv(sum, br.S, iw), iw), nil
+		}, nil)
 }
 
 // exactPrec is a big.Float precision at which sums of products of float64 values (exponents

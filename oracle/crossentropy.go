@@ -349,7 +349,13 @@ func ceLoss(fi *fmtInfo, op string, rs []ceRow, D *big.Rat, red Reduction) ([]Va
 				}
 				return nil
 			},
-			func(w uint, n int) (ival, error) { return rs[n].lossIval(w), nil })
+			func(w uint, n int) (ival, error) { return rs[n].lossIval(w), nil },
+			func(n int) *center {
+				// loss_n = −R + A·L with L > 0 (two or more finite logits).
+				r := &rs[n]
+				iw := r.br.iw(r.br.w)
+				return &center{A: dyadic(new(big.Rat).Neg(r.R)), eps: ivMul(ratIval(r.A, iw), r.br.logS(), iw), sign: r.A.Sign()}
+			})
 		return out, err
 	}
 	// Sum and mean.
@@ -403,6 +409,27 @@ func ceLoss(fi *fmtInfo, op string, rs []ceRow, D *big.Rat, red Reduction) ([]Va
 				s = ivAdd(s, ivMul(ratIval(r.A, iw), r.br.logS(), iw), iw)
 			}
 			return ivDiv(s, ratIval(D, iw), iw), nil
+		},
+		func(int) *center {
+			// total = exact/D + (Σ A_n·L_n)/D with every L_n > 0: the sign of ε is known when the
+			// A_n share one sign.
+			sign := rs[trans[0]].A.Sign()
+			iw := uint(64)
+			var eps ival
+			for k, n := range trans {
+				r := &rs[n]
+				if r.A.Sign() != sign {
+					return nil
+				}
+				iw = r.br.iw(r.br.w) + 32
+				term := ivMul(ratIval(r.A, iw), r.br.logS(), iw)
+				if k == 0 {
+					eps = term
+				} else {
+					eps = ivAdd(eps, term, iw)
+				}
+			}
+			return &center{A: dyadic(new(big.Rat).Quo(exact, D)), eps: ivDiv(eps, ratIval(D, iw), iw), sign: sign * D.Sign()}
 		})
 	return out, err
 }
@@ -511,6 +538,27 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				}
 				g := ivSub(ivMul(ratIval(r.A, iw), br.y(j), iw), ratIval(aj, iw), iw)
 				return ivDiv(g, ratIval(D, iw), iw), nil
+			},
+			func(j int) *center {
+				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them, k a
+				// power of two): (A/k − a_j)/D − A·(1/k − p_j)/D with 1/k − p_j > 0.
+				iw := br.iw(br.w)
+				aj := r.a[j]
+				if aj == nil {
+					aj = new(big.Rat)
+				}
+				Dv := ratIval(D, iw)
+				if r.x[j] != r.ri.m {
+					eps := ivDiv(ivMul(ratIval(r.A, iw), br.y(j), iw), Dv, iw)
+					return &center{A: dyadic(new(big.Rat).Quo(new(big.Rat).Neg(aj), D)), eps: eps, sign: r.A.Sign() * D.Sign()}
+				}
+				if br.k&(br.k-1) != 0 {
+					return nil
+				}
+				q := new(big.Rat).Quo(r.A, big.NewRat(int64(br.k), 1))
+				q.Sub(q, aj).Quo(q, D)
+				eps := ivNeg(ivDiv(ivMul(ratIval(r.A, iw), br.yDefect(), iw), Dv, iw))
+				return &center{A: dyadic(q), eps: eps, sign: -r.A.Sign() * D.Sign()}
 			})
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", n, err)

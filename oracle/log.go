@@ -95,6 +95,30 @@ func logIval(a ival, w uint) ival {
 	return ival{lo: logDir(a.lo, w, false), hi: logDir(a.hi, w, true)}
 }
 
+// log1pIval returns an enclosure of log(1 + s) over the interval s ≥ 0 that keeps its relative
+// accuracy for tiny s: log1p(s) = 2·atanh(s/(2+s)), increasing in s, for s ≤ 1/4 (then
+// s/(2+s) ≤ 1/9, inside atanhSeries' range); log(1 + s) otherwise.
+func log1pIval(s ival, w uint) ival {
+	if s.hi.Cmp(big.NewFloat(0.25)) > 0 {
+		one := point(1)
+		return logIval(ivAdd(one, s, w+8), w)
+	}
+	two := big.NewFloat(2)
+	dir := func(x *big.Float, upward bool) *big.Float {
+		if x.Sign() == 0 {
+			return new(big.Float)
+		}
+		mode, other := down, up
+		if upward {
+			mode, other = up, down
+		}
+		v := fl(w+8, mode).Quo(x, fl(w+8, other).Add(two, x))
+		a := atanhSeries(v, w+8, upward)
+		return a.SetMantExp(a, 1)
+	}
+	return ival{lo: dir(s.lo, false), hi: dir(s.hi, true), pos: s.pos || s.lo.Sign() > 0}
+}
+
 // errLogNegative is returned by Log for a negative argument.
 var errLogNegative = errors.New("oracle: Log of a negative number")
 

@@ -4,6 +4,7 @@ package oracle
 
 import (
 	"math"
+	"math/big"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -64,7 +65,8 @@ func lseRow(fi *fmtInfo, x []float64, out []Value, t []float64) error {
 	br := newBigRow(x, ri.m)
 	return ziv(fi, "LSE", out, []int{0},
 		func(w uint) error { br.prepare(w); return nil },
-		func(w uint, _ int) (ival, error) { return br.lse(), nil })
+		func(w uint, _ int) (ival, error) { return br.lse(), nil },
+		func(int) *center { return &center{A: new(big.Float).SetFloat64(ri.m), eps: br.logS(), sign: 1} })
 }
 
 // LogSoftmax returns log softmax(x)_i = x_i − LSE(x) for every i, each correctly rounded into f
@@ -144,5 +146,6 @@ func logSoftmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) err
 	br := newBigRow(x, ri.m)
 	return ziv(fi, "LogSoftmax", out, pending,
 		func(w uint) error { br.prepare(w); return nil },
-		func(w uint, i int) (ival, error) { return br.logp(i), nil })
+		func(w uint, i int) (ival, error) { return br.logp(i), nil },
+		func(i int) *center { return &center{A: br.exactDiff(i), eps: ivNeg(br.logS()), sign: -1} })
 }

@@ -42,19 +42,29 @@ func analyze(x []float64) rowInfo {
 	return ri
 }
 
-// bigRow holds the enclosures of d_i = x_i − m, t_i = exp(d_i), S = Σ t_i and L = log S for a
-// row with finite entries and no NaN or +Inf, at working precision w.
+// bigRow holds, for a row with finite entries and no NaN or +Inf, at working precision w, the
+// enclosures of d_i = x_i − m, t_i = exp(d_i), s = Σ_{x_i < m} t_i (the entries below the
+// maximum), S = k + s (k entries equal m) and L = log S, computed as log1p(s) when k = 1 so that
+// a tiny s keeps its relative accuracy.
 type bigRow struct {
 	x     []float64
 	m     float64
+	k     int // the number of entries equal to m
 	w     uint
 	d, t  []ival
-	S, L  ival
+	s, S  ival
+	L     ival
 	haveL bool
 }
 
 func newBigRow(x []float64, m float64) *bigRow {
-	return &bigRow{x: x, m: m, d: make([]ival, len(x)), t: make([]ival, len(x))}
+	k := 0
+	for _, v := range x {
+		if v == m {
+			k++
+		}
+	}
+	return &bigRow{x: x, m: m, k: k, d: make([]ival, len(x)), t: make([]ival, len(x))}
 }
 
 // iw returns the internal precision for working precision w: summing n enclosures widens them by
@@ -71,7 +81,12 @@ func bitsLen(n int) int {
 	return b
 }
 
-// prepare computes d, t and S at working precision w (equal logits share one exponential).
+// exactDiff returns x_i − m exactly (float64 differences need at most 2100 bits).
+func (r *bigRow) exactDiff(i int) *big.Float {
+	return new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(r.x[i]), new(big.Float).SetFloat64(r.m))
+}
+
+// prepare computes d, t, s and S at working precision w (equal logits share one exponential).
 func (r *bigRow) prepare(w uint) {
 	if r.w == w {
 		return
@@ -80,7 +95,7 @@ func (r *bigRow) prepare(w uint) {
 	iw := r.iw(w)
 	seen := make(map[float64]int, 16)
 	mf := new(big.Float).SetFloat64(r.m)
-	S := point(0)
+	var s ival
 	for i, xi := range r.x {
 		if math.IsInf(xi, -1) {
 			r.d[i], r.t[i] = ival{}, ival{}
@@ -94,15 +109,31 @@ func (r *bigRow) prepare(w uint) {
 			d := ival{lo: fl(iw+64, down).Sub(xf, mf), hi: fl(iw+64, up).Sub(xf, mf)}
 			r.d[i], r.t[i] = d, expIval(d, iw)
 		}
-		S = ivAdd(S, r.t[i], iw)
+		if xi == r.m {
+			continue
+		}
+		if s.lo == nil {
+			s = r.t[i]
+		} else {
+			s = ivAdd(s, r.t[i], iw)
+		}
 	}
-	r.S = S
+	if s.lo == nil {
+		s = point(0)
+	}
+	r.s = s
+	r.S = ivAdd(point(float64(r.k)), s, iw)
+	r.S.pos = true
 }
 
-// logS returns the enclosure of L = log S at the current precision (S ≥ 1: it contains exp(0)).
+// logS returns the enclosure of L = log S at the current precision.
 func (r *bigRow) logS() ival {
 	if !r.haveL {
-		r.L = logIval(r.S, r.iw(r.w))
+		if r.k == 1 {
+			r.L = log1pIval(r.s, r.iw(r.w))
+		} else {
+			r.L = logIval(r.S, r.iw(r.w))
+		}
 		r.haveL = true
 	}
 	return r.L
@@ -111,6 +142,13 @@ func (r *bigRow) logS() ival {
 // y returns the enclosure of softmax_i = t_i/S (finite x_i).
 func (r *bigRow) y(i int) ival {
 	return ivDiv(r.t[i], r.S, r.iw(r.w))
+}
+
+// yDefect returns an enclosure of 1/k − y_i = s/(k·S) for an entry equal to the maximum: the
+// (positive) distance of its softmax below 1/k.
+func (r *bigRow) yDefect() ival {
+	iw := r.iw(r.w)
+	return ivDiv(r.s, ivMul(point(float64(r.k)), r.S, iw), iw)
 }
 
 // logp returns the enclosure of log-softmax_i = d_i − L (finite x_i).

@@ -100,5 +100,12 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 	br := newBigRow(x, ri.m)
 	return ziv(fi, "Softmax", out, pending,
 		func(w uint) error { br.prepare(w); return nil },
-		func(w uint, i int) (ival, error) { return br.y(i), nil })
+		func(w uint, i int) (ival, error) { return br.y(i), nil },
+		func(i int) *center {
+			// An entry equal to the maximum has softmax 1/k − s/(k·S); 1/k is dyadic when k is a power of two.
+			if x[i] != ri.m || br.k&(br.k-1) != 0 {
+				return nil
+			}
+			return &center{A: new(big.Float).SetMantExp(big.NewFloat(1), -bitsLen(br.k)+1), eps: ivNeg(br.yDefect()), sign: -1}
+		})
 }

@@ -99,6 +99,9 @@ func floatValue(f fp.Format, x float64) Value {
 
 // bigValue returns the Value of the exact real x (finite or ±Inf), rounded once into f.
 func bigValue(f fp.Format, x *big.Float) Value {
+	if x.Sign() == 0 {
+		return zeroValue(f) // an exact zero is +0, whatever the sign big.Float gave it
+	}
 	r, fl := f.Round(x)
 	return Value{Format: f, Rounded: r, Flag: fl, kind: kindBig, approx: x}
 }

@@ -165,10 +165,65 @@ func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
 	return Value{Format: fi.f, Rounded: r1, Flag: f1, kind: kindBig, approx: m}, true
 }
 
+// A center describes an exact value of the form A + ε, with A an exact dyadic, ε enclosed by eps
+// and of the known strict sign sign (±1). It decides values such as LSE = m + log1p(s) with s
+// below 2^−50000, whose enclosures at any affordable precision contain the format value m.
+type center struct {
+	A    *big.Float
+	eps  ival
+	sign int
+}
+
+// decideCenter rounds A + ε when |ε| is below half the quantum q = 2^(e−P) of the P-bit grid
+// around A (P = max(bits of A, p + 24), |A| in [2^(e−1), 2^e)): A + ε and the stand-in
+// A + sign·q/4 then lie strictly between the same two neighbours of A on that grid (spacing q,
+// or q/2 just below a power of two), and no value of the format, no midpoint, no overflow
+// threshold and no binade boundary lies strictly between grid neighbours, since they all have at
+// most p+1 < P significant bits. So RN(A + ε) = RN(stand-in), with the same flag, and the stand-in
+// is within q ≤ 2^−23 ulp of the exact value. For A = 0 the value ±|ε| ≤ 2^−22·MinSubnormal
+// rounds to ±0 with Underflow.
+func (fi *fmtInfo) decideCenter(c *center) (Value, bool) {
+	if c == nil || c.sign == 0 || c.A == nil {
+		return Value{}, false
+	}
+	mag := new(big.Float).Abs(c.eps.lo)
+	if h := new(big.Float).Abs(c.eps.hi); h.Cmp(mag) > 0 {
+		mag = h
+	}
+	if c.A.Sign() == 0 {
+		lim := new(big.Float).SetMantExp(big.NewFloat(fi.minSub), -22)
+		if mag.Cmp(lim) > 0 {
+			return Value{}, false
+		}
+		m, _ := c.eps.mid()
+		return Value{Format: fi.f, Rounded: math.Copysign(0, float64(c.sign)), Flag: fp.Underflow, kind: kindBig, approx: m}, true
+	}
+	P := max(int(c.A.MinPrec()), fi.p+24)
+	e := c.A.MantExp(nil)
+	halfQ := new(big.Float).SetMantExp(big.NewFloat(1), e-P-1)
+	if mag.Cmp(halfQ) >= 0 {
+		return Value{}, false
+	}
+	stand := new(big.Float).SetPrec(uint(P)+4).SetMantExp(big.NewFloat(float64(c.sign)), e-P-2)
+	stand.Add(stand, c.A)
+	r, flag := fi.f.Round(stand)
+	return Value{Format: fi.f, Rounded: r, Flag: flag, kind: kindBig, approx: stand}, true
+}
+
+// dyadic returns q as an exact big.Float when its denominator is a power of two, else nil.
+func dyadic(q *big.Rat) *big.Float {
+	d := q.Denom()
+	if d.BitLen() != int(d.TrailingZeroBits())+1 {
+		return nil
+	}
+	return new(big.Float).SetPrec(uint(max(q.Num().BitLen(), 64))).SetRat(q)
+}
+
 // ziv decides out[i] for every i in pending, calling eval(w, i) for the enclosure of element i at
 // working precision w. prepare(w) is called once per precision before the elements (for shared
-// work such as a row's sum). op names the operation in errors.
-func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint) error, eval func(w uint, i int) (ival, error)) error {
+// work such as a row's sum). cen, when not nil, gives for an undecided element a center
+// decomposition (or nil) tried with decideCenter. op names the operation in errors.
+func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint) error, eval func(w uint, i int) (ival, error), cen func(i int) *center) error {
 	for w := startPrecision(fi.f); len(pending) > 0; w = nextPrecision(w) {
 		if w > MaxPrecision {
 			return capError(op, pending[0])
@@ -186,6 +241,8 @@ func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint
 			}
 			if v, ok := fi.decideBig(iv); ok {
 				out[i] = v
+			} else if v, ok := fi.decideCenter(centerOf(cen, i)); ok {
+				out[i] = v
 			} else {
 				rest = append(rest, i)
 			}
@@ -200,3 +257,10 @@ var bigOne = big.NewFloat(1)
 
 // noFast disables the float64 fast path (tests compare both paths).
 var noFast bool
+
+func centerOf(cen func(i int) *center, i int) *center {
+	if cen == nil {
+		return nil
+	}
+	return cen(i)
+}

@@ -49,7 +49,8 @@ func property(k *kernels.Kernel, cfg *config) func(*rapid.T) {
 }
 
 // Check runs every applicable property of k on cases drawn by CaseGen, through rapid.Check:
-// -rapid.checks sets the number of cases (default 100, a fifth under -short), -rapid.seed and
+// -rapid.checks sets the number of cases (default 100; under -short a fifth, and rows of at most
+// ShortMaxLen elements), -rapid.seed and
 // the fail files rapid writes under testdata/rapid replay a failure, and a failure is shrunk to a
 // minimal case and reported with its verdict (Verdict.Report).
 func Check(t rapid.TB, k *kernels.Kernel, opts ...Option) {
@@ -57,7 +58,7 @@ func Check(t rapid.TB, k *kernels.Kernel, opts ...Option) {
 	if err := k.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	rapid.Check(t, property(k, newConfig(opts)))
+	rapid.Check(t, property(k, newConfig(shortOpts(opts))))
 }
 
 // Fuzz returns the function for testing.F.Fuzz that runs the same properties on cases decoded
@@ -66,4 +67,15 @@ func Check(t rapid.TB, k *kernels.Kernel, opts ...Option) {
 //	func FuzzMySoftmax(f *testing.F) { f.Fuzz(properties.Fuzz(k)) }
 func Fuzz(k *kernels.Kernel, opts ...Option) func(*testing.T, []byte) {
 	return rapid.MakeFuzz(property(k, newConfig(opts)))
+}
+
+// ShortMaxLen is the longest row Check draws under -short (the generators' MaxLen); options
+// passed to Check override it.
+const ShortMaxLen = 256
+
+func shortOpts(opts []Option) []Option {
+	if !testing.Short() {
+		return opts
+	}
+	return append([]Option{WithGenerators(generators.MaxLen(ShortMaxLen))}, opts...)
 }

@@ -128,6 +128,16 @@ func (st rowStats) spread() float64 {
 
 func (st rowStats) lse() float64 { return st.xmax + math.Log1p(st.s) }
 
+// scaled returns c·|y|, and 0 for y = 0 even when c is infinite (a relative bound allows no error
+// on an exact zero; an infinite c, from x_max − x_min overflowing float64, makes the bound vacuous
+// for the other outputs, as the condition number is).
+func scaled(c, y float64) float64 {
+	if y == 0 {
+		return 0
+	}
+	return c * math.Abs(y)
+}
+
 // softmaxCoef is the relative bound of softmax, as a multiple of u, for the algorithm class.
 func softmaxCoef(a kernels.Algorithm, st rowStats) float64 {
 	n, d := float64(st.n), st.spread()
@@ -204,7 +214,7 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) []float
 				c = logSoftmaxCoef(k.Algorithm, st)
 			}
 			for j := r * cols; j < (r+1)*cols; j++ {
-				b[j] = c * math.Abs(want[j])
+				b[j] = scaled(c, want[j])
 			}
 		}
 	case kernels.OpLSE:

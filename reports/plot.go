@@ -126,6 +126,12 @@ func tenPow(e float64) string {
 // errors at the top as triangles. The x axis turns logarithmic when x_max − x_min spans more
 // than three decades.
 func ScatterSVG(title string, pts []Point, curve []XY) ([]byte, error) {
+	// A point without a finite x_max − x_min (a row spanning ±max of fp64) or without a measured
+	// error has no place on these axes.
+	pts = slices.DeleteFunc(slices.Clone(pts), func(q Point) bool {
+		x, y := float64(q.XRange), float64(q.ULP)
+		return math.IsNaN(x) || math.IsInf(x, 0) || math.IsNaN(y)
+	})
 	p := plot.New()
 	p.Title.Text = title
 	p.Y.Label.Text = "ulp error (log scale)"
@@ -142,8 +148,13 @@ func ScatterSVG(title string, pts []Point, curve []XY) ([]byte, error) {
 		}
 	}
 	for _, c := range curve {
-		maxX = math.Max(maxX, float64(c.X))
+		if x := float64(c.X); !math.IsInf(x, 0) && !math.IsNaN(x) {
+			maxX = math.Max(maxX, x)
+		}
 	}
+	// Errors and bounds of backward kernels against tiny exact values reach 1e300 ulps and more;
+	// beyond 1e100 the axis would overflow, so such values are drawn at the top.
+	maxY = math.Min(maxY, 1e100)
 	top := maxY * 10
 	logX := maxX > 1000
 	xv := func(x float64) float64 {

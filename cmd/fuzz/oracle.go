@@ -148,7 +148,8 @@ func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int 
 	out := bufio.NewWriter(stdout)
 	defer out.Flush()
 	sc := bufio.NewScanner(stdin)
-	sc.Buffer(make([]byte, 0, 64<<10), maxLineBytes)
+	// The limit is the larger of maxLineBytes and the initial buffer's capacity.
+	sc.Buffer(make([]byte, 0, min(64<<10, maxLineBytes)), maxLineBytes)
 	line := 0
 	for sc.Scan() {
 		line++

@@ -259,3 +259,26 @@ func slicesMax(x []float64) float64 {
 	}
 	return m
 }
+
+// The article's stable_softmax, "no overflow possible", is right about exp but not about every
+// row: a fully masked row (every logit −Inf, as attention masks produce) gives −Inf − (−Inf) =
+// NaN. Whether that row should be NaN or 0 is a policy a kernel declares (NUMERICS §5); the
+// oracle computes either.
+func Example_maskedRow() {
+	x := []float32{float32(math.Inf(-1)), float32(math.Inf(-1))}
+	m := max(x[0], x[1])
+	e := []float32{float32(math.Exp(float64(x[0] - m))), float32(math.Exp(float64(x[1] - m)))}
+	fmt.Println("article's stable_softmax:", e[0]/(e[0]+e[1]), e[1]/(e[0]+e[1]))
+	in := []float64{math.Inf(-1), math.Inf(-1)}
+	for _, pol := range []fp.MaskPolicy{fp.MaskNaN, fp.MaskZero} {
+		v, err := oracle.Softmax(fp.FP32, in, pol)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Printf("oracle, policy %v: %v %v\n", pol, v[0].Rounded, v[1].Rounded)
+	}
+	// Output:
+	// article's stable_softmax: NaN NaN
+	// oracle, policy nan: NaN NaN
+	// oracle, policy zero: 0 0
+}

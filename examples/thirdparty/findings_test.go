@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/ulpcheck/ulpcheck/generators"
 	"github.com/ulpcheck/ulpcheck/kernels"
 	"github.com/ulpcheck/ulpcheck/properties"
 )
@@ -16,7 +17,10 @@ import (
 // value, and that the bundled correct kernel of the same operation and format (control) is clean
 // on the same case, so that the table stays true and cannot be an artefact of the harness.
 type finding struct {
-	kernel     func() *kernels.Kernel
+	kernel     func() *kernels.Kernel // a Go adapter; nil for a Python client's kernel
+	client     string                 // else the client script (relative to the repository root) ...
+	kname      string                 // ... and the kernel's name in its hello
+	targets    []int                  // cross-entropy: class targets (PyTorch default options)
 	rows, cols int
 	x          []float64
 	index      int                   // the output element the row is about
@@ -117,6 +121,36 @@ var findings = map[string]finding{
 		index: 0, class: properties.ClassPrecision, exact: -0x1.7cd564c9e0d19p-15, control: "logsoftmax/shifted/fp64",
 		reason: "(x − m) − Log(ReduceSum(Exp(x − m))) at the maximum",
 	},
+	"Torch_LogSoftmaxBF16Sum": {
+		client: "examples/pyclients/torch_kernel.py", kname: "torch/log_softmax/bf16", rows: 1, cols: 2, x: []float64{0, -6},
+		index: 0, class: properties.ClassUnderflow, exact: -0x1.44p-9, control: "logsoftmax/shifted/bf16",
+		reason: "the CPU bf16 kernel rounds Σ = 1 + e^-6 = 1.00248 to bfloat16 (1.0) before the log: 0 where −0.00247 is representable",
+	},
+	"Torch_LogSoftmaxLogNotLog1p_fp32": {
+		client: "examples/pyclients/torch_kernel.py", kname: "torch/log_softmax/fp32", rows: 1, cols: 2, x: []float64{0, -20},
+		index: 0, class: properties.ClassUnderflow, exact: -0x1.1b4866p-29, control: "logsoftmax/shifted/fp32",
+		reason: "(x − m) − log(Σ): Σ = 1 + e^-20 rounds to 1 in float32, log gives 0; log1p(e^-20) is 2.06e-9",
+	},
+	"Torch_LogSumExpLogNotLog1p_fp32": {
+		client: "examples/pyclients/torch_kernel.py", kname: "torch/logsumexp/fp32", rows: 1, cols: 2, x: []float64{0, -20},
+		index: 0, class: properties.ClassUnderflow, exact: 0x1.1b4866p-29, control: "lse/shifted/fp32",
+		reason: "m + log(Σ exp(x − m)) with Σ rounded to 1",
+	},
+	"Torch_CrossEntropyLogNotLog1p_fp32": {
+		client: "examples/pyclients/torch_kernel.py", kname: "torch/cross_entropy/fp32", rows: 1, cols: 2, x: []float64{0, -20}, targets: []int{0},
+		index: 0, class: properties.ClassUnderflow, exact: 0x1.1b4866p-29, control: "ce/fused/fp32",
+		reason: "nll_loss(log_softmax(x)): the loss of a confident correct prediction, log1p(e^-20) = 2.06e-9, comes out 0",
+	},
+	"Scipy_LogSoftmaxFP16": {
+		client: "examples/pyclients/scipy_kernel.py", kname: "scipy/special.log_softmax/fp16", rows: 1, cols: 2, x: []float64{0, -8},
+		index: 0, class: properties.ClassUnderflow, exact: -0x1.5fcp-12, control: "logsoftmax/shifted/fp16",
+		reason: "numpy float16 arithmetic: Σ = 1 + e^-8 rounds to 1 in float16, log gives 0 where −3.354e-4 is representable",
+	},
+	"Scipy_LogSumExpLogNotLog1p_fp64": {
+		client: "examples/pyclients/scipy_kernel.py", kname: "scipy/special.logsumexp/fp64", rows: 1, cols: 2, x: []float64{0, -40},
+		index: 0, class: properties.ClassUnderflow, exact: 0x1.39792499b1a24p-58, control: "lse/shifted/fp64",
+		reason: "log(Σ) + max with Σ = 1 + e^-40 = 1 in float64: 0 where LSE is 4.2e-18",
+	},
 }
 
 func runFinding(t *testing.T, name string) {
@@ -132,8 +166,17 @@ func runFinding(t *testing.T, name string) {
 	if f.tol != nil {
 		opts = append(opts, properties.WithTolerance(*f.tol))
 	}
-	k := f.kernel()
+	var k *kernels.Kernel
+	if f.kernel != nil {
+		k = f.kernel()
+	} else {
+		ks := startClient(t, f.client, f.client)
+		if k = ks[f.kname]; k == nil {
+			t.Fatalf("%s serves no kernel %s", f.client, f.kname)
+		}
+	}
 	c := caseOf(t, k, f.rows, f.cols, f.x...)
+	withTargets(&c, f.targets)
 	v := evaluate(k, c, opts...)
 	if len(c.X) <= 16 {
 		t.Logf("%s (%s):\n%s", k.Name, f.reason, v.Report())
@@ -153,7 +196,9 @@ func runFinding(t *testing.T, name string) {
 	if !ok {
 		t.Fatalf("no bundled kernel %q", f.control)
 	}
-	if cv := evaluate(ctl, caseOf(t, ctl, f.rows, f.cols, f.x...), opts...); !cv.OK() {
+	cc := caseOf(t, ctl, f.rows, f.cols, f.x...)
+	withTargets(&cc, f.targets)
+	if cv := evaluate(ctl, cc, opts...); !cv.OK() {
 		t.Errorf("control %s fails on the same case:\n%s", ctl.Name, cv.Report())
 	}
 }
@@ -208,7 +253,29 @@ func TestFinding_Gomlx_LogSoftmaxLogNotLog1p_fp64(t *testing.T) {
 // TestFindingsHaveTests checks that every finding of the table has its TestFinding_ function, so
 // that the README's commands stay valid.
 func TestFindingsHaveTests(t *testing.T) {
-	if len(findings) != 16 {
+	if len(findings) != 22 {
 		t.Errorf("%d findings; update this count, the TestFinding_ functions and the README table together", len(findings))
+	}
+}
+func TestFinding_Torch_LogSoftmaxBF16Sum(t *testing.T) { runFinding(t, "Torch_LogSoftmaxBF16Sum") }
+func TestFinding_Torch_LogSoftmaxLogNotLog1p_fp32(t *testing.T) {
+	runFinding(t, "Torch_LogSoftmaxLogNotLog1p_fp32")
+}
+func TestFinding_Torch_LogSumExpLogNotLog1p_fp32(t *testing.T) {
+	runFinding(t, "Torch_LogSumExpLogNotLog1p_fp32")
+}
+func TestFinding_Torch_CrossEntropyLogNotLog1p_fp32(t *testing.T) {
+	runFinding(t, "Torch_CrossEntropyLogNotLog1p_fp32")
+}
+func TestFinding_Scipy_LogSoftmaxFP16(t *testing.T) { runFinding(t, "Scipy_LogSoftmaxFP16") }
+func TestFinding_Scipy_LogSumExpLogNotLog1p_fp64(t *testing.T) {
+	runFinding(t, "Scipy_LogSumExpLogNotLog1p_fp64")
+}
+
+// withTargets makes c a cross-entropy case with class targets and PyTorch's default options.
+func withTargets(c *generators.Case, targets []int) {
+	if targets != nil {
+		c.Targets = targets
+		c.CE = generators.DefaultCEOptions()
 	}
 }

@@ -24,6 +24,9 @@ func TestOutcomes(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("TestOutcomes covers seed 0")
+	}
 	if err := Demo(os.Stdout, 1); err != nil {
 		t.Fatal(err)
 	}

@@ -101,12 +101,25 @@ func fakeChild(mode string) int {
 		fmt.Fprintln(out, "Loading kernels... done")
 	case "stall-hello":
 		time.Sleep(time.Hour)
+	case "hello-changes":
+		// The first child says one thing, its replacements another.
+		if _, err := os.Stat(os.Getenv("ULPCHECK_EXTERNAL_MARK")); err == nil {
+			h2 := *fakeHello
+			h2.Client = "fake, upgraded"
+			h = &h2
+		} else {
+			os.WriteFile(os.Getenv("ULPCHECK_EXTERNAL_MARK"), nil, 0o644)
+		}
+		mode = "exit-between"
 	}
 	hb, _ := EncodeHello(h)
 	if err := WriteFrame(out, hb, 0); err != nil {
 		return 1
 	}
 	for n := 1; ; n++ {
+		if mode == "no-read" && n == 2 {
+			time.Sleep(time.Hour) // stops reading stdin: a large request blocks the harness's write
+		}
 		p, err := ReadFrame(in, 0)
 		if err != nil {
 			return 0

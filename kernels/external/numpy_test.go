@@ -52,7 +52,46 @@ func TestNumpy(t *testing.T) {
 	t.Run("handshake", func(t *testing.T) { numpyHandshake(t, p) })
 	t.Run("exact", func(t *testing.T) { exactCases(t, p, "numpy/", []fp.Format{fp.FP16, fp.FP32, fp.FP64}) })
 	t.Run("accuracy", func(t *testing.T) { accuracy(t, p, "numpy/") })
+	t.Run("ce-semantics", func(t *testing.T) { numpyCESemantics(t, p) })
 	t.Run("errors", func(t *testing.T) { numpyErrors(t, p) })
+}
+
+// numpyCESemantics checks PyTorch's cross-entropy conventions (NUMERICS §8): class weights,
+// ignore_index, label smoothing and the three reductions, on equal logits, where every loss is
+// a dyadic multiple of L = log 2. Weights (1, ½), targets (0, 1, ignored), ε = ¼, C = 2:
+// row 0: ¾·1·L + (¼/2)(1 + ½)L = (15/16)L; row 1: ¾·½·L + (3/16)L = (9/16)L; row 2: 0;
+// sum (3/2)L; mean divides by the weights of the targets, 1 + ½: L.
+// The kernel rounds log 2 (< 1 ulp) and then at most 5 more times (each ≤ ½ ulp, the
+// dyadic factors being exact up to that rounding), so it is within 4 ulps of the correctly
+// rounded value; a wrong convention is off by a factor.
+func numpyCESemantics(t *testing.T, p *Process) {
+	for _, f := range []fp.Format{fp.FP16, fp.FP32, fp.FP64} {
+		k := findKernel(p, "numpy/ce/"+f.String())
+		for _, tt := range []struct {
+			red  kernels.Reduction
+			want []float64 // multiples of L
+		}{
+			{kernels.ReduceNone, []float64{15.0 / 16, 9.0 / 16, 0}},
+			{kernels.ReduceSum, []float64{1.5}},
+			{kernels.ReduceMean, []float64{1}},
+		} {
+			opt := kernels.CEOptions{Weights: []float64{1, 0.5}, IgnoreIndex: -100, LabelSmoothing: 0.25, Reduction: tt.red}
+			a := &kernels.Args{Rows: 3, Cols: 2, X: []float64{1.5, 1.5, 1.5, 1.5, 1.5, 1.5}, Targets: []int{0, 1, -100}, CE: opt}
+			got, err := k.Call(context.Background(), a)
+			if err != nil {
+				t.Errorf("%s %v: %v", k.Name, tt.red, err)
+				continue
+			}
+			for i, m := range tt.want {
+				// m·log 2 in float64 is within 1 ulp of float64, far below an ulp of f
+				// (fp64: the distance counts that ulp too).
+				want, _ := f.RoundFloat64(m * math.Ln2)
+				if d := f.UlpDistance(got[i], want); d > 4 {
+					t.Errorf("%s %v: out[%d] = %g (%#x), want %g·log 2 ≈ %g: %d ulps apart", k.Name, tt.red, i, got[i], f.Encode(got[i]), m, want, d)
+				}
+			}
+		}
+	}
 }
 
 func numpyHandshake(t *testing.T, p *Process) {
@@ -143,7 +182,7 @@ func findKernel(p *Process, name string) *kernels.Kernel {
 
 // accuracy compares fp32 and fp64 softmax and LSE kernels with a float64 reference on
 // random rows, within the Blanchard–Higham–Higham bounds (NUMERICS §3): softmax relative
-// (n + 2 + 2(x_max − x_min))u, so both numpy and the reference are within that many ulps of the
+// (n + 2 + 2(x_max − x_min))u, so the kernel (and, in fp64, the reference) is within that many ulps of the
 // exact value; LSE absolute (log1p(s) + s/(1+s)(n + x_max − x_min))u (eq. 4.8) plus ½ulp.
 // In fp32 the float64 reference is within 1 ulp of the exact value.
 func accuracy(t *testing.T, p *Process, prefix string) {
@@ -224,5 +263,24 @@ func numpyErrors(t *testing.T, p *Process) {
 	}
 	if s := p.Stats(); s.Restarts != 0 || s.Failures != 0 {
 		t.Errorf("stats %+v, want no restart and no failure", s)
+	}
+}
+
+// TestNumpyMissing: where numpy cannot be imported (re-execution disabled), the client fails to
+// start with a message that says so and exit status 3, which Start reports. It needs a python3
+// on PATH without numpy (a pyenv Python, say), and is skipped elsewhere.
+func TestNumpyMissing(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3 on PATH")
+	}
+	if exec.Command(py, "-c", "import numpy").Run() == nil {
+		t.Skip(py + " has numpy")
+	}
+	script, _ := filepath.Abs("../../examples/external/numpy_kernel.py")
+	_, err = Start(context.Background(), []string{py, script}, Options{Env: append(os.Environ(), "ULPCHECK_NUMPY_REEXEC=1")})
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Kind != ErrStart || pe.Exit != "exit status 3" || !strings.Contains(pe.Stderr, "numpy is not installed") {
+		t.Errorf("err = %v, want ErrStart, exit status 3 and the message", err)
 	}
 }

@@ -142,7 +142,7 @@ type Process struct {
 	hello *Hello
 	raw   []byte // the first hello's payload; restarted children must send the same
 	ks    []*kernels.Kernel
-	slots chan *child // Procs entries; nil means "start one on demand"
+	slots chan *child // Procs entries; nil: replace a failed child; unstarted: start one
 
 	mu         sync.Mutex
 	stats      Stats
@@ -153,6 +153,9 @@ type Process struct {
 	stderrDone int64 // stderr bytes of children already stopped
 	live       map[*child]bool
 }
+
+// unstarted marks a slot whose child has not been started yet (Options.Procs > 1).
+var unstarted = &child{}
 
 // child is one running copy of the program.
 type child struct {
@@ -206,7 +209,7 @@ func Start(ctx context.Context, argv []string, opts Options) (*Process, error) {
 	p.slots = make(chan *child, opts.Procs)
 	p.slots <- c
 	for i := 1; i < opts.Procs; i++ {
-		p.slots <- nil
+		p.slots <- unstarted
 	}
 	for i := range h.Kernels {
 		p.ks = append(p.ks, p.kernel(i))
@@ -245,17 +248,24 @@ func (p *Process) Close() error {
 	}
 	p.closed = true
 	p.mu.Unlock()
+	stopped := make([]*child, 0, p.opts.Procs)
 	for i := 0; i < p.opts.Procs; i++ {
 		c := <-p.slots
-		if c == nil {
-			continue
+		if c != nil && c != unstarted {
+			c.stdin.Close()
+			stopped = append(stopped, c)
 		}
-		c.stdin.Close()
+	}
+	for _, c := range stopped {
 		select {
 		case <-c.waitDone:
 		case <-time.After(time.Second):
 		}
 		p.stop(c, ErrClosed, "", 0)
+	}
+	// Give the slots back empty, so that calls still waiting for one see the Process closed.
+	for i := 0; i < p.opts.Procs; i++ {
+		p.slots <- nil
 	}
 	return nil
 }
@@ -398,16 +408,19 @@ func (p *Process) stop(c *child, kind ErrorKind, detail string, grace time.Durat
 	return e
 }
 
-// restart starts a replacement child and checks that its hello matches the first one.
-func (p *Process) restart(ctx context.Context) (*child, error) {
+// restart starts a child, a replacement for a failed one unless fresh, and checks that its hello
+// matches the first child's.
+func (p *Process) restart(ctx context.Context, fresh bool) (*child, error) {
 	p.mu.Lock()
-	if p.opts.MaxRestarts < 0 || p.stats.Restarts >= p.opts.MaxRestarts {
+	if !fresh && (p.opts.MaxRestarts < 0 || p.stats.Restarts >= p.opts.MaxRestarts) {
 		p.dead = &Error{Command: p.cmd, Kind: ErrGaveUp, Detail: fmt.Sprintf("%d restarts used, limit %d", p.stats.Restarts, p.opts.MaxRestarts)}
 		err := p.dead
 		p.mu.Unlock()
 		return nil, err
 	}
-	p.stats.Restarts++
+	if !fresh {
+		p.stats.Restarts++
+	}
 	p.mu.Unlock()
 	sctx, cancel := context.WithTimeout(ctx, p.opts.StartTimeout)
 	defer cancel()
@@ -446,7 +459,7 @@ func (p *Process) call(ctx context.Context, idx int, a *kernels.Args) ([]float64
 		return nil, &Error{Command: p.cmd, Kernel: name, Kind: ErrClosed}
 	}
 	if dead != nil {
-		return nil, dead
+		return nil, withKernel(dead, name)
 	}
 	req, err := p.request(e, idx, id, a)
 	if err != nil {
@@ -467,12 +480,19 @@ func (p *Process) call(ctx context.Context, idx int, a *kernels.Args) ([]float64
 		return nil, ctx.Err()
 	}
 	defer func() { p.slots <- c }()
-	if c == nil {
-		if c, err = p.restart(ctx); err != nil {
-			if pe, ok := err.(*Error); ok {
-				pe.Kernel = name
+	p.mu.Lock()
+	closed = p.closed
+	p.mu.Unlock()
+	if closed {
+		return nil, &Error{Command: p.cmd, Kernel: name, Kind: ErrClosed}
+	}
+	if c == nil || c == unstarted {
+		fresh := c == unstarted
+		if c, err = p.restart(ctx, fresh); err != nil {
+			if fresh {
+				c = unstarted
 			}
-			return nil, err
+			return nil, withKernel(err, name)
 		}
 	}
 	p.mu.Lock()
@@ -496,9 +516,10 @@ func (p *Process) call(ctx context.Context, idx int, a *kernels.Args) ([]float64
 	deadline := time.Now().Add(p.opts.Timeout)
 	c.stdin.SetWriteDeadline(deadline)
 	c.stdout.SetReadDeadline(deadline)
+	live := c // fail sets c to nil; the callback may run concurrently with it
 	stopAfter := context.AfterFunc(ctx, func() {
-		c.stdin.SetWriteDeadline(time.Now())
-		c.stdout.SetReadDeadline(time.Now())
+		live.stdin.SetWriteDeadline(time.Now())
+		live.stdout.SetReadDeadline(time.Now())
 	})
 	defer stopAfter()
 	var raw []byte
@@ -540,6 +561,16 @@ func (p *Process) call(ctx context.Context, idx int, a *kernels.Args) ([]float64
 		return nil, &Error{Command: p.cmd, Kernel: name, Kind: ErrKernel, Detail: resp.Message}
 	}
 	return resp.Out, nil
+}
+
+// withKernel returns a copy of err naming the kernel, when err is an *Error (which may be shared).
+func withKernel(err error, name string) error {
+	if pe, ok := err.(*Error); ok {
+		c := *pe
+		c.Kernel = name
+		return &c
+	}
+	return err
 }
 
 func lastBytes(s string, n int) string {

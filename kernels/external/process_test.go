@@ -245,6 +245,45 @@ func TestGivingUp(t *testing.T) {
 	}
 }
 
+// TestWriteStall: a child that stops reading its stdin makes the harness's write block once the
+// pipe is full; the write is under the same timeout.
+func TestWriteStall(t *testing.T) {
+	p := startFake(t, "no-read", func(o *Options) { o.Timeout = time.Second })
+	k := p.Kernels()[0]
+	goodCall(t, k, "before")
+	big := &kernels.Args{Rows: 1, Cols: 1 << 20, X: make([]float64, 1<<20)} // 8 MiB request
+	_, err := k.Call(context.Background(), big)
+	var ce *kernels.ContractError
+	if !errors.As(err, &ce) || ce.Kind != kernels.ContractTimeout || !strings.Contains(err.Error(), "writing the request") {
+		t.Fatalf("err = %v, want a timeout while writing the request", err)
+	}
+	goodCall(t, k, "after")
+}
+
+// TestHelloChanges: a replacement child whose hello differs from the first one's cannot serve
+// the kernels declared from the first: the Process gives up.
+func TestHelloChanges(t *testing.T) {
+	mark := filepath.Join(t.TempDir(), "started")
+	p := startFake(t, "hello-changes", func(o *Options) {
+		o.Env = append(o.Env, "ULPCHECK_EXTERNAL_MARK="+mark)
+	})
+	k := p.Kernels()[0]
+	goodCall(t, k, "first")
+	args := &kernels.Args{Rows: 1, Cols: 1, X: []float64{0}}
+	if _, err := k.Call(context.Background(), args); err == nil {
+		t.Fatal("the crashing call succeeded")
+	}
+	_, err := k.Call(context.Background(), args)
+	if err == nil || !strings.Contains(err.Error(), "hello differs") {
+		t.Errorf("call after the restart: err = %v, want the changed hello named", err)
+	}
+	_, err = k.Call(context.Background(), args)
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Kind != ErrGaveUp {
+		t.Errorf("later call: err = %v, want ErrGaveUp", err)
+	}
+}
+
 func TestCancel(t *testing.T) {
 	p := startFake(t, "stall", func(o *Options) { o.Timeout = time.Minute })
 	k := p.Kernels()[0]
@@ -275,8 +314,8 @@ func TestConcurrentCalls(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	if s := p.Stats(); s.Calls != 20 || s.Starts > 2 {
-		t.Errorf("stats %+v, want 20 calls on at most 2 children", s)
+	if s := p.Stats(); s.Calls != 20 || s.Starts > 2 || s.Restarts != 0 {
+		t.Errorf("stats %+v, want 20 calls on at most 2 children, no restart", s)
 	}
 }
 

@@ -16,10 +16,12 @@ Method. Each output is classified first:
     y): computed exactly with Fraction and rounded once;
   - otherwise transcendental and nonzero (Lindemann-Weierstrass): evaluated
     with mpmath at working precisions 160, 320, 640, ... bits (Ziv's
-    strategy). A result is accepted when two consecutive precisions round to
-    the same format value and the higher one passes a cancellation check
-    (|v| > M * 2^(-P+p+60), M a bound on the magnitudes of the terms that
-    cancelled). Expressions are arranged so that cancellation is rare
+    strategy). At precision P the value v is taken to be known to within
+    err = M * 2^(24-P) (M = |v|, or a bound on the magnitudes of the terms
+    that cancelled); a result is accepted when, at two consecutive
+    precisions, v - err and v + err (formed exactly) round to the same
+    format value, and |v| > M * 2^(-P+p+60) (no catastrophic cancellation).
+    Exact midpoints never reach this loop (they are rational, above). Expressions are arranged so that cancellation is rare
     (log1p of the shifted sum, gradients as sums of exp terms with exact
     rational coefficients grouped by distinct logit value); when it happens
     the grouped exact-coefficient form is used, so that an exactly vanishing
@@ -211,13 +213,23 @@ def ziv(f, fn):
     for i, P in enumerate(PRECISIONS):
         with mp.workprec(P):
             v, M = fn(P)
-            ok = True
-            if M is not None:
-                if v == 0:
-                    ok = False
-                else:
-                    ok = abs(v) > M * mpf(2) ** (-P + f.p + 60)
-            r = mpf_to_fraction_or_round(f, v) if ok else None
+            ok = v != 0
+            if ok and M is not None:
+                ok = abs(v) > M * mpf(2) ** (-P + f.p + 60)
+            r = None
+            if ok:
+                # The value is known to within err = mag * 2^(24-P) (a few
+                # roundings per term, at most 2^12 terms, generous margin):
+                # both ends of [v - err, v + err], formed exactly, must round
+                # to the same format value. This rejects a working-precision
+                # result that sits on a rounding boundary (a midpoint that a
+                # lost tiny term would have decided).
+                mag = abs(v) if M is None else M
+                err = mag * mpf(2) ** (24 - P)
+                lo = mpf_to_fraction_or_round(f, mp.fsub(v, err, exact=True))
+                hi = mpf_to_fraction_or_round(f, mp.fadd(v, err, exact=True))
+                ok = same(lo, hi)
+                r = lo
         if ok and prev is not None and same(r, prev):
             return r
         if i > 0:
@@ -739,6 +751,12 @@ def selftest():
         if not same(g[0], float(ref)) or g[0] == 0:
             fails += 1
             print("FAIL cancellation", g[0], float(ref))
+    # A tiny term decides a midpoint: log-softmax of [320, -96] in e5m2 is
+    # -416 - log1p(e^-416), just beyond the midpoint -416 of -384 and -448.
+    ls = logsoftmax_row(F["e5m2"], Row([320.0, -96.0]), "nan")
+    if not same(ls[1], -448.0) or not same(ls[0], -0.0):
+        fails += 1
+        print("FAIL tiny-term midpoint", ls)
     if fails:
         print("selftest: %d failures" % fails)
         return 1

@@ -1,0 +1,358 @@
+// This file implements "fuzz run": a campaign over bundled or external kernels, with a report.
+
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+	"golang.org/x/term"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/reports"
+)
+
+func init() {
+	register(&command{name: "run", summary: "run a campaign and write a report (JSON, Markdown, HTML)", run: runCmd})
+}
+
+// interrupts is the set of signals that end a campaign early with a report; tests replace it.
+var interrupts = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
+// The default campaign: every bundled kernel in every format, sized to finish in well under two
+// minutes on two cores.
+const (
+	defaultCases  = 400
+	defaultMaxLen = 1025
+)
+
+func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		kernelsFlag = fs.String("kernels", "all", "kernels to test: `names` or shell patterns (softmax/*/fp16), comma-separated, or all")
+		opsFlag     = fs.String("ops", "all", "operations: softmax, logsoftmax, lse, ce, softmaxbwd, cegrad (comma-separated) or all")
+		formatsFlag = fs.String("formats", "all", "input formats: fp16, bf16, fp32, fp64, e4m3, e5m2 (comma-separated) or all")
+		cases       = fs.Int64("cases", defaultCases, "cases per kernel (before sharding)")
+		seed        = fs.Uint64("seed", 1, "campaign seed: the same seed and flags give the same report")
+		shardFlag   = fs.String("shard", "0/1", "run shard `i/n` of the cases (case j belongs to shard j mod n)")
+		workers     = fs.Int("workers", runtime.NumCPU(), "parallel workers")
+		timeout     = fs.Duration("timeout", 0, "per-call kernel timeout (0: each kernel's own, 10s by default)")
+		out         = fs.String("out", "report", "output `directory` for report.json, report.md and report.html")
+		jsonOut     = fs.Bool("json", false, "also write the JSON report to stdout (progress goes to stderr)")
+		maxLen      = fs.Int("maxlen", defaultMaxLen, "longest row drawn (0: the generators' full range, up to 4096)")
+		noShrink    = fs.Bool("noshrink", false, "keep counterexamples as found, without shrinking")
+		execFlag    = fs.String("exec", "", "test the kernels served by an external `command` (ulpcheck-kernel protocol; no shell)")
+		quiet       = fs.Bool("q", false, "no progress output")
+	)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "fuzz run: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	shard, err := parseShard(*shardFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+		return 2
+	}
+	if *cases < 0 || *workers < 1 || *maxLen < 0 {
+		fmt.Fprintln(stderr, "fuzz run: -cases and -maxlen must be ≥ 0 and -workers ≥ 1")
+		return 2
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), interrupts...)
+	defer stop()
+
+	var pool []*kernels.Kernel
+	source := map[string]string{}
+	if *execFlag != "" {
+		ks, closer, err := startExternal(ctx, *execFlag, stderr)
+		if err != nil {
+			fmt.Fprintf(stderr, "fuzz run: -exec: %v\n", err)
+			return 2
+		}
+		defer closer()
+		for _, k := range ks {
+			source[k.Name] = "external: " + *execFlag
+		}
+		pool = ks
+	} else {
+		pool = kernels.Bundled()
+		for _, k := range pool {
+			source[k.Name] = "bundled"
+		}
+	}
+	ks, err := selectKernels(pool, *kernelsFlag, *opsFlag, *formatsFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+		return 2
+	}
+	if *timeout > 0 {
+		for _, k := range ks {
+			k.Timeout = *timeout
+		}
+	}
+
+	cfg := map[string]string{
+		"kernels": *kernelsFlag, "ops": *opsFlag, "formats": *formatsFlag,
+		"cases": strconv.FormatInt(*cases, 10), "maxlen": strconv.Itoa(*maxLen),
+		"shrink": strconv.FormatBool(!*noShrink),
+	}
+	if *execFlag != "" {
+		cfg["exec"] = *execFlag
+	}
+	c := &campaign{Kernels: ks, Cases: *cases, Seed: *seed, Shard: shard, Workers: *workers,
+		MaxLen: *maxLen, Shrink: !*noShrink, Config: cfg}
+	var finish func()
+	if !*quiet {
+		c.Progress, finish = progress(stderr, int64(len(ks))*shardCount(shard, *cases))
+	}
+	started := time.Now().UTC()
+	r, err := c.run(ctx, source)
+	if finish != nil {
+		finish()
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+		return 1
+	}
+	r.Timing = &reports.Timing{Started: started, Finished: time.Now().UTC()}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		r.Config["interrupted"] = "true"
+	}
+	if err := writeReport(*out, r); err != nil {
+		fmt.Fprintf(stderr, "fuzz run: writing the report: %v\n", err)
+		return 1
+	}
+	if *jsonOut {
+		if err := reports.WriteJSON(stdout, r); err != nil {
+			fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+			return 1
+		}
+	}
+	unexpected := summarize(stderr, r, *out)
+	if interrupted {
+		fmt.Fprintf(stderr, "interrupted: the report covers the %d cases completed\n", r.Cases)
+	}
+	if unexpected > 0 {
+		return 1
+	}
+	return 0
+}
+
+// parseShard parses "i/n" with 0 ≤ i < n.
+func parseShard(s string) (reports.Shard, error) {
+	a, b, ok := strings.Cut(s, "/")
+	i, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || i < 0 || i >= n {
+		return reports.Shard{}, fmt.Errorf("bad -shard %q: want i/n with 0 ≤ i < n", s)
+	}
+	return reports.Shard{N: n, I: []int{i}}, nil
+}
+
+func shardCount(s reports.Shard, cases int64) int64 {
+	var n int64
+	for i := int64(0); i < cases; i++ {
+		if inShard(s, i) {
+			n++
+		}
+	}
+	return n
+}
+
+// selectKernels filters pool by names or patterns, operations and input formats.
+func selectKernels(pool []*kernels.Kernel, names, ops, formats string) ([]*kernels.Kernel, error) {
+	split := func(s string) []string {
+		var out []string
+		for _, f := range strings.Split(s, ",") {
+			if f = strings.TrimSpace(f); f != "" {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	opSet := map[kernels.Op]bool{}
+	if ops != "all" {
+		for _, o := range split(ops) {
+			op, err := kernels.ParseOp(o)
+			if err != nil {
+				return nil, err
+			}
+			opSet[op] = true
+		}
+	}
+	fmtSet := map[fp.Format]bool{}
+	if formats != "all" {
+		for _, s := range split(formats) {
+			f, err := fp.ParseFormat(s)
+			if err != nil {
+				return nil, err
+			}
+			fmtSet[f] = true
+		}
+	}
+	var pats []string
+	if names != "all" {
+		pats = split(names)
+		for _, p := range pats {
+			if _, err := path.Match(p, ""); err != nil {
+				return nil, fmt.Errorf("bad kernel pattern %q: %v", p, err)
+			}
+		}
+	}
+	matched := map[string]bool{}
+	var ks []*kernels.Kernel
+	for _, k := range pool {
+		if len(opSet) > 0 && !opSet[k.Op] || len(fmtSet) > 0 && !fmtSet[k.In] {
+			continue
+		}
+		ok := pats == nil
+		for _, p := range pats {
+			if m, _ := path.Match(p, k.Name); m || p == k.Name {
+				ok, matched[p] = true, true
+			}
+		}
+		if ok {
+			ks = append(ks, k)
+		}
+	}
+	for _, p := range pats {
+		if !matched[p] {
+			return nil, fmt.Errorf("no kernel matches %q (fuzz list shows them)", p)
+		}
+	}
+	if len(ks) == 0 {
+		return nil, errors.New("no kernel left after filtering by -ops and -formats")
+	}
+	return ks, nil
+}
+
+// writeReport writes report.json, report.md and report.html into dir, each atomically.
+func writeReport(dir string, r *reports.Report) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, w := range []struct {
+		name  string
+		write func(io.Writer, *reports.Report) error
+	}{
+		{"report.json", reports.WriteJSON},
+		{"report.md", reports.WriteMarkdown},
+		{"report.html", reports.WriteHTML},
+	} {
+		if err := reports.WriteFileAtomic(filepath.Join(dir, w.name), func(out io.Writer) error { return w.write(out, r) }); err != nil {
+			return fmt.Errorf("%s: %w", w.name, err)
+		}
+	}
+	return nil
+}
+
+// summarize prints the findings per kernel and returns the number of failing cells of kernels
+// that are not declared broken (the exit status counts only those).
+func summarize(w io.Writer, r *reports.Report, dir string) int {
+	expect := map[string]bool{}
+	for _, k := range r.Kernels {
+		expect[k.Name] = k.ExpectFail
+	}
+	type agg struct{ cases, fails int64 }
+	per := map[string]*agg{}
+	var order []string
+	unexpected := 0
+	brokenFound := map[string]bool{}
+	for _, c := range r.Cells {
+		a := per[c.Kernel]
+		if a == nil {
+			a = &agg{}
+			per[c.Kernel] = a
+			order = append(order, c.Kernel)
+		}
+		if c.Property == "accuracy" {
+			a.cases = c.Cases
+		}
+		a.fails += c.Failures
+		if c.Failures > 0 {
+			if expect[c.Kernel] {
+				brokenFound[c.Kernel] = true
+			} else {
+				unexpected++
+			}
+		}
+	}
+	clean := 0
+	for _, name := range order {
+		a := per[name]
+		switch {
+		case a.fails == 0:
+			clean++
+		case expect[name]:
+			fmt.Fprintf(w, "expected  %-28s %d property failures in %d cases (deliberately broken)\n", name, a.fails, a.cases)
+		default:
+			fmt.Fprintf(w, "FAIL      %-28s %d property failures in %d cases\n", name, a.fails, a.cases)
+		}
+	}
+	for _, k := range r.Kernels {
+		if k.ExpectFail && !brokenFound[k.Name] && per[k.Name] != nil {
+			fmt.Fprintf(w, "note      %-28s declared broken but no failure found in %d cases\n", k.Name, per[k.Name].cases)
+		}
+	}
+	fmt.Fprintf(w, "%d kernels, %d cases, %d clean; report in %s (report.md, report.html, report.json)\n",
+		len(order), r.Cases, clean, dir)
+	return unexpected
+}
+
+// progress returns a progress callback: a bar with cases/s and findings on a terminal, a plain
+// line every few seconds otherwise; and a function that ends it.
+func progress(w io.Writer, total int64) (func(done, total, findings int64), func()) {
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		bar := progressbar.NewOptions64(total,
+			progressbar.OptionSetWriter(w),
+			progressbar.OptionSetDescription("cases"),
+			progressbar.OptionShowCount(),
+			progressbar.OptionShowIts(),
+			progressbar.OptionSetItsString("cases"),
+			progressbar.OptionThrottle(100*time.Millisecond),
+			progressbar.OptionClearOnFinish(),
+		)
+		return func(done, _, findings int64) {
+				bar.Describe(fmt.Sprintf("cases (%d failing)", findings))
+				bar.Set64(done)
+			}, func() {
+				bar.Finish()
+			}
+	}
+	start := time.Now()
+	var last time.Time
+	var mu = make(chan struct{}, 1)
+	mu <- struct{}{}
+	return func(done, total, findings int64) {
+		select {
+		case <-mu:
+		default:
+			return
+		}
+		defer func() { mu <- struct{}{} }()
+		if now := time.Now(); now.Sub(last) >= 5*time.Second || done == total {
+			last = now
+			rate := float64(done) / now.Sub(start).Seconds()
+			fmt.Fprintf(w, "%d/%d cases, %.0f cases/s, %d failing cases\n", done, total, rate, findings)
+		}
+	}, func() {}
+}

@@ -1,0 +1,100 @@
+// This file holds the native fuzz targets, one per bundled kernel (generated from
+// kernels.Bundled(); keep it in step when a kernel is added).
+
+package properties_test
+
+// Each target runs the same properties as Check, driven by the fuzzer's bytes through
+// rapid.MakeFuzz. Run one with
+//
+//	go test ./properties -run '^$' -fuzz '^FuzzSoftmaxShiftedFP32$' -fuzztime 60s
+//
+// Without -fuzz, go test runs each target's committed seed corpus (testdata/fuzz) as a test.
+// The deliberately broken kernels' targets run only under -fuzz (they must fail).
+
+import (
+	"flag"
+	"testing"
+
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/properties"
+)
+
+func fuzzKernel(f *testing.F, name string) {
+	k, ok := kernels.Lookup(name)
+	if !ok {
+		f.Fatalf("no bundled kernel %q", name)
+	}
+	if k.Broken != "" {
+		if fl := flag.Lookup("test.fuzz"); fl == nil || fl.Value.String() == "" {
+			f.Skipf("%s is deliberately broken (%s): fuzz it with -fuzz", name, k.Broken)
+		}
+	}
+	f.Add(make([]byte, 8)) // the simplest case: every draw zero
+	f.Fuzz(properties.Fuzz(k))
+}
+
+func FuzzCEFusedBF16(f *testing.F) { fuzzKernel(f, "ce/fused/bf16") }
+
+func FuzzCEFusedFP16(f *testing.F) { fuzzKernel(f, "ce/fused/fp16") }
+
+func FuzzCEFusedFP32(f *testing.F) { fuzzKernel(f, "ce/fused/fp32") }
+
+func FuzzCEFusedFP64(f *testing.F) { fuzzKernel(f, "ce/fused/fp64") }
+
+func FuzzCEGradBF16(f *testing.F) { fuzzKernel(f, "cegrad/bf16") }
+
+func FuzzCEGradFP16(f *testing.F) { fuzzKernel(f, "cegrad/fp16") }
+
+func FuzzCEGradFP32(f *testing.F) { fuzzKernel(f, "cegrad/fp32") }
+
+func FuzzCEGradFP64(f *testing.F) { fuzzKernel(f, "cegrad/fp64") }
+
+func FuzzLogSoftmaxShiftedBF16(f *testing.F) { fuzzKernel(f, "logsoftmax/shifted/bf16") }
+
+func FuzzLogSoftmaxShiftedFP16(f *testing.F) { fuzzKernel(f, "logsoftmax/shifted/fp16") }
+
+func FuzzLogSoftmaxShiftedFP32(f *testing.F) { fuzzKernel(f, "logsoftmax/shifted/fp32") }
+
+func FuzzLogSoftmaxShiftedFP64(f *testing.F) { fuzzKernel(f, "logsoftmax/shifted/fp64") }
+
+func FuzzLSEShiftedBF16(f *testing.F) { fuzzKernel(f, "lse/shifted/bf16") }
+
+func FuzzLSEShiftedFP16(f *testing.F) { fuzzKernel(f, "lse/shifted/fp16") }
+
+func FuzzLSEShiftedFP32(f *testing.F) { fuzzKernel(f, "lse/shifted/fp32") }
+
+func FuzzLSEShiftedFP64(f *testing.F) { fuzzKernel(f, "lse/shifted/fp64") }
+
+func FuzzSoftmaxFP16AccFP16(f *testing.F) { fuzzKernel(f, "softmax/fp16acc/fp16") }
+
+func FuzzSoftmaxNaiveBF16(f *testing.F) { fuzzKernel(f, "softmax/naive/bf16") }
+
+func FuzzSoftmaxNaiveFP16(f *testing.F) { fuzzKernel(f, "softmax/naive/fp16") }
+
+func FuzzSoftmaxNaiveFP32(f *testing.F) { fuzzKernel(f, "softmax/naive/fp32") }
+
+func FuzzSoftmaxNaiveFP64(f *testing.F) { fuzzKernel(f, "softmax/naive/fp64") }
+
+func FuzzSoftmaxOnlineBF16(f *testing.F) { fuzzKernel(f, "softmax/online/bf16") }
+
+func FuzzSoftmaxOnlineFP16(f *testing.F) { fuzzKernel(f, "softmax/online/fp16") }
+
+func FuzzSoftmaxOnlineFP32(f *testing.F) { fuzzKernel(f, "softmax/online/fp32") }
+
+func FuzzSoftmaxOnlineFP64(f *testing.F) { fuzzKernel(f, "softmax/online/fp64") }
+
+func FuzzSoftmaxShiftedBF16(f *testing.F) { fuzzKernel(f, "softmax/shifted/bf16") }
+
+func FuzzSoftmaxShiftedFP16(f *testing.F) { fuzzKernel(f, "softmax/shifted/fp16") }
+
+func FuzzSoftmaxShiftedFP32(f *testing.F) { fuzzKernel(f, "softmax/shifted/fp32") }
+
+func FuzzSoftmaxShiftedFP64(f *testing.F) { fuzzKernel(f, "softmax/shifted/fp64") }
+
+func FuzzSoftmaxBwdBF16(f *testing.F) { fuzzKernel(f, "softmaxbwd/bf16") }
+
+func FuzzSoftmaxBwdFP16(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp16") }
+
+func FuzzSoftmaxBwdFP32(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp32") }
+
+func FuzzSoftmaxBwdFP64(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp64") }
