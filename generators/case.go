@@ -30,6 +30,28 @@ type Case struct {
 // Row returns row i of X (a subslice, not a copy).
 func (c Case) Row(i int) []float64 { return c.X[i*c.Cols : (i+1)*c.Cols] }
 
+// Clone returns a deep copy of c, for checking that a kernel left its inputs unmodified.
+func (c Case) Clone() Case {
+	d := c
+	d.X = cloneF(c.X)
+	d.RowClasses = append([]Class(nil), c.RowClasses...)
+	d.DY = cloneF(c.DY)
+	d.Probs = cloneF(c.Probs)
+	d.CE.Weights = cloneF(c.CE.Weights)
+	if c.Targets != nil {
+		d.Targets = append([]int{}, c.Targets...)
+	}
+	return d
+}
+
+// cloneF copies x, keeping nil as nil.
+func cloneF(x []float64) []float64 {
+	if x == nil {
+		return nil
+	}
+	return append([]float64{}, x...)
+}
+
 // A Reduction is cross-entropy's reduction; its values are oracle.Reduction's.
 type Reduction uint8
 

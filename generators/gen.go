@@ -40,6 +40,7 @@ type config struct {
 	maxTensors   int
 	maxTensorLen int
 	lengths      []int
+	shape        []int
 }
 
 func newConfig(opts []Option) *config {
@@ -161,6 +162,21 @@ func WithTensors(maxTensors, maxLen int) Option {
 		panic(fmt.Sprintf("generators: WithTensors(%d, %d), want both ≥ 1", maxTensors, maxLen))
 	}
 	return func(c *config) { c.maxTensors, c.maxTensorLen = maxTensors, maxLen }
+}
+
+// WithShape fixes the tensor lengths of every GradStep (one tensor per length), as a model's
+// parameters fix them across steps: use it with GradStepGen inside a state machine. Every
+// length must be ≥ 1.
+func WithShape(lens ...int) Option {
+	if len(lens) == 0 {
+		panic("generators: WithShape() needs at least one tensor")
+	}
+	for _, n := range lens {
+		if n < 1 {
+			panic(fmt.Sprintf("generators: WithShape(%v): lengths must be ≥ 1", lens))
+		}
+	}
+	return func(c *config) { c.shape = append([]int(nil), lens...) }
 }
 
 // pickBits is the resolution of a class choice: 2^pickBits slots shared by the classes of a

@@ -148,6 +148,9 @@ func newStepGen(f fp.Format, cfg *config) *stepGen {
 
 // shapes draws the lengths of a step's tensors.
 func (s *stepGen) shapes(t *rapid.T) []int {
+	if s.cfg.shape != nil {
+		return s.cfg.shape
+	}
 	ls := make([]int, intIn(t, 1, s.cfg.maxTensors))
 	for i := range ls {
 		ls[i] = intIn(t, 1, s.cfg.maxTensorLen)
@@ -222,8 +225,8 @@ func (s *stepGen) draw(t *rapid.T, c Class, shape []int) GradStep {
 // GradStepGen returns a generator of single gradient steps of f (typically fp32 master
 // gradients), by the step classes (StepClean … StepNaN) with their weights, relative to the
 // reference scale (WithScale, default 2^16) and scaled format (WithScaledFormat, default fp16).
-// Steps have 1 to 3 tensors of 1 to 16 elements (WithTensors). Use it inside a rapid state
-// machine, one step per action.
+// Steps have 1 to 3 tensors of 1 to 16 elements (WithTensors), or the fixed lengths of
+// WithShape. Use it inside a rapid state machine, one step per action, with WithShape.
 //
 // Special cases are:
 //

@@ -424,6 +424,31 @@ func TestGradStepClasses(t *testing.T) {
 	}
 }
 
+// TestWithShape checks that WithShape fixes every step's tensor lengths.
+func TestWithShape(t *testing.T) {
+	g := GradStepGen(fp.FP32, WithShape(3, 1, 7))
+	for i := range draws() {
+		st := g.Example(i)
+		if len(st.Grads) != 3 || len(st.Grads[0]) != 3 || len(st.Grads[1]) != 1 || len(st.Grads[2]) != 7 {
+			t.Fatalf("draw %d: shape %d tensors\n%s", i, len(st.Grads), st)
+		}
+	}
+}
+
+// TestClone checks that Clone copies every slice: writing to the copy leaves the original.
+func TestClone(t *testing.T) {
+	c := CrossEntropy(fp.FP16, Only(CEZeroWeights), MaxLen(8)).Example(1)
+	before := c.String()
+	d := c.Clone()
+	if d.String() != before {
+		t.Fatalf("Clone differs:\n%s\nwant\n%s", d, before)
+	}
+	d.X[0], d.CE.Weights[0], d.Targets[0], d.RowClasses[0] = d.X[0]+1, d.CE.Weights[0]+1, d.Targets[0]+1, "x"
+	if after := c.String(); after != before {
+		t.Errorf("Clone shares memory with the original: after writing to the copy\n%s\nwant\n%s", after, before)
+	}
+}
+
 // TestGradStream checks stream shapes and that each stream class has the steps it promises.
 func TestGradStream(t *testing.T) {
 	for _, f := range []fp.Format{fp.FP32, fp.FP16} {

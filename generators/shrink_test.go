@@ -41,7 +41,8 @@ func (r *recorder) Fail()                             { r.failed = true }
 func (r *recorder) Failed() bool                      { return r.failed }
 
 // withRapidFlags sets rapid's flags for the duration of fn: no fail files in the source tree,
-// and enough checks to find a failure that one draw in a hundred exhibits.
+// and enough checks (divided by 5 under -short, as rapid does) to find a failure that one
+// draw in a hundred exhibits with probability 1 − 0.99^1000 > 0.9999.
 func withRapidFlags(t *testing.T, checks int, fn func()) {
 	t.Helper()
 	old := map[string]string{}
@@ -129,7 +130,7 @@ func shrunk(t *testing.T, g *Gen[Case], s float64) Case {
 	t.Helper()
 	var last Case
 	rec := &recorder{name: t.Name()}
-	withRapidFlags(t, 1000, func() {
+	withRapidFlags(t, 5000, func() {
 		rapid.Check(rec, func(rt *rapid.T) {
 			c := g.Draw(rt, "case")
 			last = c
@@ -141,7 +142,7 @@ func shrunk(t *testing.T, g *Gen[Case], s float64) Case {
 		})
 	})
 	if !rec.failed {
-		t.Fatalf("%s: rapid found no failing case in 1000 checks", g)
+		t.Fatalf("%s: rapid found no failing case in 5000 checks (1000 under -short)", g)
 	}
 	if strings.Contains(rec.log.String(), "[rapid] panic") || strings.Contains(rec.log.String(), "[rapid] flaky") {
 		t.Fatalf("%s: the property did not fail cleanly:\n%s", g, rec.log.String())
@@ -180,7 +181,7 @@ func TestShrinkScalar(t *testing.T) {
 	want := boundary(2)
 	var last Value
 	rec := &recorder{name: t.Name()}
-	withRapidFlags(t, 1000, func() {
+	withRapidFlags(t, 5000, func() {
 		rapid.Check(rec, func(rt *rapid.T) {
 			v := Scalar(fp.FP16, Only(ScalarUniformBits)).Draw(rt, "v")
 			last = v

@@ -223,7 +223,7 @@ func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
 		wt := wOf[F](o, t[r])
 		if eps == 0 && wt == 0 {
-			fill(g, 0) // a zero weight gives exactly 0, even where p is NaN-free but the loss is +Inf
+			fill(g, float64(0/den)) // a zero weight gives 0 (0/0 = NaN when every weight is 0, as the mean)
 			continue
 		}
 		if eps == 0 {

@@ -176,8 +176,8 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 				if dv == dy[i] {
 					continue
 				}
-				term := ivMul(point(dy[i]-0), T[v], iw)
-				term = ivSub(term, ivMul(point(dv), T[v], iw), iw)
+				diff := new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(dy[i]), new(big.Float).SetFloat64(dv))
+				term := ivMul(pointF(diff), T[v], iw)
 				if sum.lo == nil {
 					sum = term
 				} else {
@@ -188,7 +188,74 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 				sum = point(0)
 			}
 			return ivMul(br.y(i), ivDiv(sum, br.S, iw), iw), nil
-		}, nil)
+		},
+		func(i int) *center { return tinyBackward(x, dy, ri.m, i, br.w) })
+}
+
+// tinyBackward decides the sign of dx_i when every entry that contributes to
+// dy_i − c = Σ_j (dy_i − dy_j)·y_j lies more than 10^6 below the maximum, so that its enclosures
+// at any precision contain 0: the exact value is e^(m2 − m)·Σ_g a_g·e^(x_g − m2)·y_i/S over the
+// groups g of equal logits with a nonzero coefficient a_g = Σ_{j∈g} (dy_i − dy_j), m2 the largest
+// such logit. Its sign is that of the rescaled sum, and its magnitude is below
+// 2^−1000000·|rescaled sum| (y_i ≤ 1, S ≥ 1), so it rounds to ±0 with Underflow.
+func tinyBackward(x, dy []float64, m float64, i int, w uint) *center {
+	type grp struct {
+		x float64
+		a *big.Float
+	}
+	idx := make(map[float64]int)
+	var gs []grp
+	for j, xj := range x {
+		if math.IsInf(xj, -1) || dy[j] == dy[i] {
+			continue
+		}
+		k, ok := idx[xj]
+		if !ok {
+			k = len(gs)
+			idx[xj] = k
+			gs = append(gs, grp{x: xj, a: new(big.Float).SetPrec(2300)})
+		}
+		d := new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(dy[i]), new(big.Float).SetFloat64(dy[j]))
+		gs[k].a.Add(gs[k].a, d)
+	}
+	m2, found := 0.0, false
+	for _, g := range gs {
+		if g.a.Sign() != 0 && (!found || g.x > m2) {
+			m2, found = g.x, true
+		}
+	}
+	if !found || !(m2-m < -expThreshold) {
+		return nil
+	}
+	mf := new(big.Float).SetFloat64(m2)
+	var sum ival
+	for _, g := range gs {
+		if g.a.Sign() == 0 {
+			continue
+		}
+		xf := new(big.Float).SetFloat64(g.x)
+		d := ival{lo: fl(w+64, down).Sub(xf, mf), hi: fl(w+64, up).Sub(xf, mf)}
+		term := ivMul(pointF(g.a), expIval(d, w), w)
+		if sum.lo == nil {
+			sum = term
+		} else {
+			sum = ivAdd(sum, term, w)
+		}
+	}
+	sg := sum.sign()
+	if sg == 0 {
+		return nil
+	}
+	bound := new(big.Float).Abs(sum.lo)
+	if h := new(big.Float).Abs(sum.hi); h.Cmp(bound) > 0 {
+		bound = h
+	}
+	bound.SetMantExp(bound, -1000000)
+	eps := ival{lo: new(big.Float), hi: bound}
+	if sg < 0 {
+		eps = ival{lo: new(big.Float).Neg(bound), hi: new(big.Float)}
+	}
+	return &center{A: new(big.Float), eps: eps, sign: sg}
 }
 
 // exactPrec is a big.Float precision at which sums of products of float64 values (exponents

@@ -12,12 +12,29 @@ const (
 )
 
 // ival is the closed interval [lo, hi] that contains an exact real. Both ends are finite. pos
-// records that the exact value is known to be strictly positive even when lo is 0 (a softmax
-// value far below every format's range). Intervals are immutable: every operation returns new
-// Floats, so ends may be shared.
+// (neg) records that the exact value is known to be strictly positive (negative) even when lo
+// (hi) is 0: a softmax value far below every format's range, for instance. Intervals are
+// immutable: every operation returns new Floats, so ends may be shared.
 type ival struct {
-	lo, hi *big.Float
-	pos    bool
+	lo, hi   *big.Float
+	pos, neg bool
+}
+
+// sign returns the strict sign of the exact value when it is known, else 0.
+func (a ival) sign() int {
+	switch {
+	case a.pos || a.lo.Sign() > 0:
+		return 1
+	case a.neg || a.hi.Sign() < 0:
+		return -1
+	}
+	return 0
+}
+
+// withSign returns a with its pos/neg flags set from the strict sign s (±1 or 0).
+func withSign(a ival, s int) ival {
+	a.pos, a.neg = s > 0, s < 0
+	return a
 }
 
 // fl returns a new Float with precision w and rounding mode m.
@@ -34,6 +51,16 @@ func point(x float64) ival {
 // pointF returns [x, x] for a finite big.Float that the caller will not modify.
 func pointF(x *big.Float) ival { return ival{lo: x, hi: x} }
 
+// sumSign returns the strict sign of a + b when both signs are known and equal (or one is 0 and
+// exact), else 0.
+func sumSign(a, b ival) int {
+	sa, sb := a.sign(), b.sign()
+	if sa == sb {
+		return sa
+	}
+	return 0
+}
+
 // ratIval returns an interval of precision w around the rational q (degenerate when q is dyadic
 // and fits in w bits).
 func ratIval(q *big.Rat, w uint) ival {
@@ -45,11 +72,11 @@ func ratIval(q *big.Rat, w uint) ival {
 }
 
 func ivAdd(a, b ival, w uint) ival {
-	return ival{lo: addDir(a.lo, b.lo, w, down), hi: addDir(a.hi, b.hi, w, up), pos: a.pos && b.pos}
+	return withSign(ival{lo: addDir(a.lo, b.lo, w, down), hi: addDir(a.hi, b.hi, w, up)}, sumSign(a, b))
 }
 
 func ivSub(a, b ival, w uint) ival {
-	return ival{lo: addDir(a.lo, new(big.Float).Neg(b.hi), w, down), hi: addDir(a.hi, new(big.Float).Neg(b.lo), w, up)}
+	return withSign(ival{lo: addDir(a.lo, new(big.Float).Neg(b.hi), w, down), hi: addDir(a.hi, new(big.Float).Neg(b.lo), w, up)}, sumSign(a, ivNeg(b)))
 }
 
 // addDir returns x + y rounded to w bits in direction mode. big.Float aligns its operands by
@@ -78,13 +105,13 @@ func addDir(x, y *big.Float, w uint, mode big.RoundingMode) *big.Float {
 }
 
 func ivNeg(a ival) ival {
-	return ival{lo: new(big.Float).Neg(a.hi), hi: new(big.Float).Neg(a.lo)}
+	return ival{lo: new(big.Float).Neg(a.hi), hi: new(big.Float).Neg(a.lo), pos: a.neg, neg: a.pos}
 }
 
 // ivMul returns an enclosure of a·b.
 func ivMul(a, b ival, w uint) ival {
 	if a.lo.Sign() >= 0 && b.lo.Sign() >= 0 {
-		return ival{lo: fl(w, down).Mul(a.lo, b.lo), hi: fl(w, up).Mul(a.hi, b.hi), pos: a.pos && b.pos}
+		return withSign(ival{lo: fl(w, down).Mul(a.lo, b.lo), hi: fl(w, up).Mul(a.hi, b.hi)}, a.sign()*b.sign())
 	}
 	var lo, hi *big.Float
 	for _, x := range [2]*big.Float{a.lo, a.hi} {
@@ -99,13 +126,13 @@ func ivMul(a, b ival, w uint) ival {
 			}
 		}
 	}
-	return ival{lo: lo, hi: hi}
+	return withSign(ival{lo: lo, hi: hi}, a.sign()*b.sign())
 }
 
 // ivDiv returns an enclosure of a/b; b must not contain 0.
 func ivDiv(a, b ival, w uint) ival {
 	if a.lo.Sign() >= 0 && b.lo.Sign() > 0 {
-		return ival{lo: fl(w, down).Quo(a.lo, b.hi), hi: fl(w, up).Quo(a.hi, b.lo), pos: a.pos || a.lo.Sign() > 0}
+		return withSign(ival{lo: fl(w, down).Quo(a.lo, b.hi), hi: fl(w, up).Quo(a.hi, b.lo)}, a.sign())
 	}
 	var lo, hi *big.Float
 	for _, x := range [2]*big.Float{a.lo, a.hi} {
@@ -120,7 +147,7 @@ func ivDiv(a, b ival, w uint) ival {
 			}
 		}
 	}
-	return ival{lo: lo, hi: hi}
+	return withSign(ival{lo: lo, hi: hi}, a.sign()*b.sign())
 }
 
 // mid returns the midpoint of a and an upper bound on its distance to any point of a.

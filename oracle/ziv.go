@@ -137,13 +137,19 @@ func (fi *fmtInfo) accept64(v, e float64) (Value, bool) {
 // +0 with Underflow when hi rounds to +0.
 func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
 	lo, hi := iv.lo, iv.hi
-	if iv.pos && lo.Sign() == 0 {
-		r, flag := fi.f.Round(hi)
+	if sg := iv.sign(); sg != 0 && (lo.Sign() == 0 || hi.Sign() == 0) {
+		// A value of known sign whose enclosure touches 0: decided as ±0 (Underflow) when the
+		// far end rounds to ±0.
+		far := hi
+		if sg < 0 {
+			far = lo
+		}
+		r, flag := fi.f.Round(far)
 		if r != 0 || flag != fp.Underflow {
 			return Value{}, false
 		}
 		m, _ := iv.mid()
-		return Value{Format: fi.f, Rounded: 0, Flag: fp.Underflow, kind: kindBig, approx: m}, true
+		return Value{Format: fi.f, Rounded: math.Copysign(0, float64(sg)), Flag: fp.Underflow, kind: kindBig, approx: m}, true
 	}
 	if lo.Sign() == 0 || hi.Sign() == 0 || lo.Sign() != hi.Sign() {
 		return Value{}, false

@@ -16,7 +16,10 @@
 //     bound of NUMERICS §3 for the kernel's operation and declared algorithm class in its
 //     accumulation format's unit roundoff u, S the safety factor (DefaultSafety = 2: the bounds
 //     are first order and model exp and log with error u, while math.Exp is within 1 ulp), and
-//     floor = 2·MinSubnormal(out) + (n+2)·MinSubnormal(acc) for outputs that underflow.
+//     floor = 2·MinSubnormal(out) + S·(n+2)·F·MinSubnormal(acc) the underflow floor, where
+//     F = 1 except for the gradients, whose underflowing softmax weights are multiplied
+//     afterwards (softmax backward: F = 1 + |dy_i − c| + Σ_j|dy_j|; cross-entropy gradient:
+//     F = 1 + Σ_c|w_c t'_c|/|D|). Where x_max − x_min overflows float64 the bound is infinite.
 //   - Strict(k): |ŷ − y| ≤ k·ulp_out(y), against the exact value y.
 //   - AssertClose(rtol, atol): |ŷ − y| ≤ atol + rtol·|y|, as torch.testing.assert_close
 //     (FormatDefaults uses its per-format defaults).

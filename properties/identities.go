@@ -202,7 +202,10 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), PropShift, fmt.Sprintf("x + c with c = %g", c), cfg)
 		}
 	}
-	if !cfg.skip[PropPermute] && cols >= 2 {
+	// An ignore_index inside [0, cols) is a class too: reversing the classes would move targets
+	// onto it, so such cases are not permuted.
+	ignoreInside := a.Targets != nil && a.CE.IgnoreIndex >= 0 && a.CE.IgnoreIndex < cols
+	if !cfg.skip[PropPermute] && cols >= 2 && !ignoreInside {
 		b := cloneArgs(a)
 		rev := func(s []float64) {
 			for r := 0; r < rows; r++ {
@@ -220,7 +223,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 			rev(b.Probs)
 		}
 		for r, t := range b.Targets {
-			if t != b.CE.IgnoreIndex && t >= 0 && t < cols {
+			if t >= 0 && t < cols {
 				b.Targets[r] = cols - 1 - t
 			}
 		}

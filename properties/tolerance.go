@@ -177,7 +177,7 @@ func lseAbs(a kernels.Algorithm, st rowStats) float64 {
 	case kernels.AlgOnline:
 		n += 2 * float64(st.updates)
 	}
-	return math.Abs(y) + math.Log1p(st.s) + st.s/(1+st.s)*(n+st.spread())
+	return math.Abs(y) + math.Log1p(st.s) + scaled(n+st.spread(), st.s/(1+st.s))
 }
 
 // softmax64 is a float64 shifted softmax, used only for the magnitudes inside bounds.
@@ -199,11 +199,19 @@ func softmax64(x []float64) []float64 {
 // conditionBounds returns B_i over u (absolute, in units of the value) for every output, the
 // first-order part of the condition-aware tolerance, or NaN where no bound applies (special
 // values are judged exactly).
-func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
-	b := make([]float64, len(want))
+//
+// The second result scales the underflow floor of each output: 1, except where an intermediate
+// that may underflow (a softmax weight y_j, with absolute error up to the accumulation format's
+// min subnormal) is multiplied by a large factor afterwards: softmax backward multiplies y_i by
+// dy_i − c and c sums dy_j·y_j, so its floor scales with 1 + |dy_i − c| + Σ_j |dy_j|; the
+// cross-entropy gradient scales p_j by Σ_c |w_c t'_c|/|D|.
+func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl []float64) {
+	b = make([]float64, len(want))
+	fl = make([]float64, len(want))
 	rows, cols := a.Rows, a.Cols
 	for i := range b {
 		b[i] = math.NaN()
+		fl[i] = 1
 	}
 	switch k.Op {
 	case kernels.OpSoftmax, kernels.OpLogSoftmax:
@@ -227,21 +235,23 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) []float
 			st := statsOf(x)
 			ey := softmaxCoef(k.Algorithm, st)
 			y := softmax64(x)
-			var c, m float64
+			var c, m, sdy float64
 			for j := range y {
 				c += dy[j] * y[j]
 				m += math.Abs(dy[j]) * y[j]
+				sdy += math.Abs(dy[j])
 			}
 			for j := range y {
-				b[r*cols+j] = y[j] * ((ey+float64(st.n))*m + (ey+2)*math.Abs(dy[j]-c))
+				b[r*cols+j] = scaled(scaled(ey+float64(st.n), m)+scaled(ey+2, dy[j]-c), y[j])
+				fl[r*cols+j] = 1 + math.Abs(dy[j]-c) + sdy
 			}
 		}
 	case kernels.OpCrossEntropy:
 		ceBounds(k, a, want, b)
 	case kernels.OpCrossEntropyGrad:
-		ceGradBounds(k, a, want, b)
+		ceGradBounds(k, a, want, b, fl)
 	}
-	return b
+	return b, fl
 }
 
 func weight(o kernels.CEOptions, c int) float64 {
@@ -289,7 +299,7 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 				}
 			}
 		}
-		per[r] = c * m
+		per[r] = scaled(c, m)
 	}
 	if o.Reduction == kernels.ReduceNone {
 		copy(b, per)
@@ -308,7 +318,7 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 // ceGradBounds: g_j = [a·p_j − w_j t'_j]/D; bound (|a|·p_j·(e_p + C + 3) + 2|w_j t'_j|)/|D| +
 // (rows + 2)|g_j|, e_p the softmax coefficient (NUMERICS §3: the cancellation p_t − 1 needs an
 // absolute bound).
-func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
+func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
 	rows, cols := a.Rows, a.Cols
 	o := a.CE
 	eps := o.LabelSmoothing
@@ -353,7 +363,8 @@ func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 			am += math.Abs(weight(o, j) * tp[j])
 		}
 		for j := range p {
-			b[r*cols+j] = (am*p[j]*(ep+float64(cols)+3)+2*math.Abs(weight(o, j)*tp[j]))/math.Abs(den) + float64(rows+2)*math.Abs(want[r*cols+j])
+			fl[r*cols+j] = 1 + am/math.Abs(den)
+			b[r*cols+j] = (scaled(ep+float64(cols)+3, am*p[j])+2*math.Abs(weight(o, j)*tp[j]))/math.Abs(den) + float64(rows+2)*math.Abs(want[r*cols+j])
 		}
 	}
 }
@@ -378,10 +389,13 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 		}
 	default:
 		u := k.AccFormat().UnitRoundoff()
-		b := conditionBounds(k, a, want)
+		b, fl := conditionBounds(k, a, want)
 		n := float64(a.Cols + 2)
-		floor := 2*out.MinSubnormal() + n*k.AccFormat().MinSubnormal()
 		for i, y := range want {
+			if math.IsNaN(b[i]) {
+				b[i] = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
+			}
+			floor := 2*out.MinSubnormal() + t.safety*n*fl[i]*k.AccFormat().MinSubnormal()
 			tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + floor
 		}
 	}

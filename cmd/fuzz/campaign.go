@@ -82,7 +82,7 @@ func propsFor(k *kernels.Kernel) []string {
 // kernelInfo is the report's declaration of k.
 func kernelInfo(k *kernels.Kernel, source string) reports.KernelInfo {
 	ki := reports.KernelInfo{
-		Name: k.Name, Op: k.Op.String(), In: k.In.String(), Out: k.Out.String(),
+		Name: k.Name, Op: k.Op.String(), In: k.In.String(), Out: k.OutFormat().String(),
 		Algorithm: k.Algorithm.String(), MaskPolicy: k.Mask.String(), Saturating: k.Saturating,
 		FlushToZero: k.FlushToZero, ExpectFail: k.Broken != "", Notes: k.Broken, Source: source,
 	}
@@ -264,7 +264,7 @@ func counterexample(k *kernels.Kernel, i int64, c generators.Case, v *properties
 		Case: i, Class: string(f.Class), Property: f.Property, Message: f.String(),
 		Format: c.Format.String(), Rows: c.Rows, Cols: c.Cols,
 		X: reports.NewNums(c.Format, c.X), Targets: c.Targets, Params: sc.Params,
-		OutFormat: k.Out.String(), Output: reports.NewNums(k.Out, v.Got), Oracle: reports.NewNums(k.Out, v.Want),
+		OutFormat: k.OutFormat().String(), Output: reports.NewNums(k.OutFormat(), v.Got), Oracle: reports.NewNums(k.OutFormat(), v.Want),
 		Index: f.Index, ULP: reports.Float(f.UlpError), Bound: reports.Float(f.Bound),
 		Input: sc.String(),
 	}

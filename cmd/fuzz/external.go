@@ -1,17 +1,36 @@
-// This file connects "fuzz run -exec" to package kernels/external.
+// This file connects "fuzz run -exec" and "fuzz replay -exec" to package kernels/external.
 
 package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"io"
 
 	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/kernels/external"
 )
 
-// startExternal starts the external kernel process and returns its kernels and a function that
-// stops it.
+// startExternal starts the external kernel program named by cmdline (split into arguments without
+// a shell) and returns the kernels it serves and a function that stops it.
 func startExternal(ctx context.Context, cmdline string, stderr io.Writer) ([]*kernels.Kernel, func(), error) {
-	return nil, func() {}, errors.New("external kernels are not wired yet")
+	p, err := external.StartCommand(ctx, cmdline, external.Options{})
+	if err != nil {
+		return nil, func() {}, err
+	}
+	ks := p.Kernels()
+	if len(ks) == 0 {
+		p.Close()
+		return nil, func() {}, fmt.Errorf("%q serves no kernel", cmdline)
+	}
+	if c := p.Hello().Client; c != "" {
+		fmt.Fprintf(stderr, "external kernel program: %s, %d kernels\n", c, len(ks))
+	}
+	return ks, func() {
+		st := p.Stats()
+		if st.Restarts > 0 || st.Failures > 0 {
+			fmt.Fprintf(stderr, "external kernel program: %d calls, %d failed, %d restarts\n", st.Calls, st.Failures, st.Restarts)
+		}
+		p.Close()
+	}, nil
 }

@@ -30,7 +30,7 @@ func listCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		if k.Broken != "" {
 			note = "broken on purpose: " + k.Broken
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Op, k.In, k.Out, k.AccFormat(), k.Algorithm, k.Mask, note)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.Name, k.Op, k.In, k.OutFormat(), k.AccFormat(), k.Algorithm, k.Mask, note)
 	}
 	tw.Flush()
 	var ops []string

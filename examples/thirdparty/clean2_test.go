@@ -21,3 +21,25 @@ func TestCleanGo(t *testing.T) {
 		t.Run(k.Name, func(t *testing.T) { checkClean(t, k) })
 	}
 }
+
+// TestCleanPython asserts that the Python clients' kernels listed as clean in the README stay
+// clean (skipped where /usr/bin/python3 lacks scipy or PyTorch).
+func TestCleanPython(t *testing.T) {
+	clean := map[string][]string{
+		"examples/pyclients/torch_kernel.py": {"torch/softmax/fp32", "torch/softmax/fp64", "torch/softmax/bf16"},
+		"examples/pyclients/scipy_kernel.py": {"scipy/special.softmax/fp32", "scipy/special.softmax/fp64"},
+	}
+	for script, names := range clean {
+		t.Run(script, func(t *testing.T) {
+			ks := startClient(t, script, script)
+			for _, n := range names {
+				k := ks[n]
+				if k == nil {
+					t.Errorf("%s serves no kernel %s", script, n)
+					continue
+				}
+				t.Run(n, func(t *testing.T) { checkClean(t, k) })
+			}
+		})
+	}
+}

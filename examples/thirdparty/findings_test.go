@@ -91,6 +91,16 @@ var findings = map[string]finding{
 		index: 0, class: properties.ClassNaN, exact: -0x1.67c89cp+06, control: "logsoftmax/shifted/fp32", amd64: true,
 		reason: "Log(Softmax(x)) with the SIMD log: the flushed 0 gives NaN (not even −Inf) where log-softmax is −89.9459",
 	},
+	"Spago_SoftmaxSIMDNaNLost_fp32": {
+		kernel: SpagoSoftmax[float32], rows: 1, cols: 8, x: []float64{0, 0, 0, 0, 0, 0, 0, nan},
+		index: 7, class: properties.ClassNonFiniteLost, exact: nan, control: "softmax/shifted/fp32", amd64: true,
+		reason: "the SIMD exp clamps its argument with min/max instructions that drop NaN: a NaN logit gets weight 1.0000001 and the others 4.2e-39",
+	},
+	"Spago_LogSumExpSIMDNaNLost_fp32": {
+		kernel: SpagoLSE[float32], rows: 1, cols: 8, x: []float64{0, 0, 0, 0, 0, 0, 0, nan},
+		index: 0, class: properties.ClassNonFiniteLost, exact: nan, control: "lse/shifted/fp32", amd64: true,
+		reason: "the same clamp: exp(NaN) becomes e^88.376, LSE = 88.37626 for a row with a NaN",
+	},
 	"Gomlx_LogSoftmaxTruncatedSum_bf16": {
 		kernel: GomlxLogSoftmaxBF16, rows: 1, cols: 2, x: []float64{2, -0.21875},
 		index: 0, class: properties.ClassPrecision, exact: -0x1.a6p-04, control: "logsoftmax/shifted/bf16",
@@ -253,7 +263,7 @@ func TestFinding_Gomlx_LogSoftmaxLogNotLog1p_fp64(t *testing.T) {
 // TestFindingsHaveTests checks that every finding of the table has its TestFinding_ function, so
 // that the README's commands stay valid.
 func TestFindingsHaveTests(t *testing.T) {
-	if len(findings) != 22 {
+	if len(findings) != 24 {
 		t.Errorf("%d findings; update this count, the TestFinding_ functions and the README table together", len(findings))
 	}
 }
@@ -278,4 +288,10 @@ func withTargets(c *generators.Case, targets []int) {
 		c.Targets = targets
 		c.CE = generators.DefaultCEOptions()
 	}
+}
+func TestFinding_Spago_SoftmaxSIMDNaNLost_fp32(t *testing.T) {
+	runFinding(t, "Spago_SoftmaxSIMDNaNLost_fp32")
+}
+func TestFinding_Spago_LogSumExpSIMDNaNLost_fp32(t *testing.T) {
+	runFinding(t, "Spago_LogSumExpSIMDNaNLost_fp32")
 }

@@ -1,27 +1,57 @@
+#!/usr/bin/env python3
+"""Hand check of the exact values in the README's Findings table, independent of ulpcheck's oracle.
+
+Each exact value is computed with mpmath at 600 bits and rounded to the output format by hand
+(round to nearest, ties to even, subnormals included), then printed as a hex float to compare
+with the `exact:` constant of the finding in findings_test.go and with the oracle.
+
+    /usr/bin/python3 examples/thirdparty/hand_check.py      (Debian: apt-get install python3-mpmath)
+"""
 import mpmath as mp
+
 mp.mp.prec = 600
 FMT = {"fp64": (53, -1022), "fp32": (24, -126), "bf16": (8, -126), "fp16": (11, -14)}
+
+
 def rn(y, f):
+    """Round y to format f, to nearest, ties to even, with subnormals (no overflow occurs here)."""
     p, emin = FMT[f]
-    if y == 0: return mp.mpf(0)
+    if y == 0:
+        return mp.mpf(0)
     e = int(mp.floor(mp.log(abs(y), 2)))
     q = max(e, emin) - (p - 1)
-    s = y / mp.mpf(2)**q
-    n = mp.floor(s); r = s - n
-    if r > 0.5 or (r == 0.5 and int(n) % 2 == 1): n += 1
-    return n * mp.mpf(2)**q
-def lse(x): m = max(x); return m + mp.log(mp.fsum(mp.exp(mp.mpf(v) - m) for v in x))
-def show(name, y, f):
-    r = rn(y, f)
-    print("%-40s exact %s  RN_%s = %s = %s" % (name, mp.nstr(y, 20), f, mp.nstr(r, 20), float(r).hex()))
-show("lse[1]", lse([1]), "fp64")
-show("softmax([0,1000])? single row [1000]", mp.mpf(1), "fp64")
-show("logsoftmax [0,-1000][1]", -1000 - lse([0,-1000]) + 0*0, "fp64")
-x = [-88] + [0]*7
-show("softmax fp32 [-88,0*7][0]", mp.exp(-88 - lse(x)), "fp32")
-show("logsoftmax fp32 [-88,0*7][0]", -88 - lse(x), "fp32")
-show("bf16 logsoftmax [2,-0.21875][0]", 2 - lse([2, mp.mpf(-0.21875)]), "bf16")
-show("bf16 softmax 1000 zeros", mp.mpf(1)/1000, "bf16")
-show("lse [0,-10]", lse([0,-10]), "fp64")
-show("logsoftmax [0,-10][0]", 0 - lse([0,-10]), "fp64")
-print("log2(2)=", mp.log(2))
+    s = y / mp.mpf(2) ** q
+    n = mp.floor(s)
+    r = s - n
+    if r > 0.5 or (r == 0.5 and int(n) % 2 == 1):
+        n += 1
+    return n * mp.mpf(2) ** q
+
+
+def lse(x):
+    m = max(x)
+    return m + mp.log(mp.fsum(mp.exp(mp.mpf(v) - m) for v in x))
+
+
+ROWS = [
+    # (finding, format, exact value)
+    ("Gorgonia_SoftMaxRowMax (row [1000] alone)", "fp64", mp.mpf(1)),
+    ("Gorgonia_LogSoftMaxRowMax (row [1000] alone)", "fp64", mp.mpf(0)),
+    ("Gorgonia_LogSumExpMaxInsideLog LSE([1])", "fp64", lse([1])),
+    ("Spago_LogSoftmaxLogOfUnderflow [0,-1000][1]", "fp64", -1000 - lse([0, -1000])),
+    ("Spago_SoftmaxSIMDExpFlush [-88,0x7][0]", "fp32", mp.exp(-88 - lse([-88] + [0] * 7))),
+    ("Spago_LogSoftmaxSIMDLogZero [-88,0x7][0]", "fp32", -88 - lse([-88] + [0] * 7)),
+    ("Gomlx_LogSoftmaxTruncatedSum [2,-0.21875][0]", "bf16", 2 - lse([2, mp.mpf(-0.21875)])),
+    ("Gomlx_SoftmaxBF16Accumulation 1/1000", "bf16", mp.mpf(1) / 1000),
+    ("*_LogNotLog1p LSE([0,-10])", "fp64", lse([0, -10])),
+    ("*_LogNotLog1p logsoftmax([0,-10])[0]", "fp64", -lse([0, -10])),
+    ("Torch_LogSoftmaxBF16Sum [0,-6][0]", "bf16", -lse([0, -6])),
+    ("Torch_*LogNotLog1p_fp32 LSE([0,-20]) (= CE, target 0)", "fp32", lse([0, -20])),
+    ("Scipy_LogSoftmaxFP16 [0,-8][0]", "fp16", -lse([0, -8])),
+    ("Scipy_LogSumExpLogNotLog1p LSE([0,-40])", "fp64", lse([0, -40])),
+]
+
+if __name__ == "__main__":
+    for name, f, y in ROWS:
+        r = rn(y, f)
+        print("%-55s exact %-26s RN_%s = %-24s %s" % (name, mp.nstr(y, 20), f, mp.nstr(r, 17), float(r).hex()))

@@ -51,6 +51,8 @@
 // gradients passed as format-tagged float64 values (Grads) and state as opaque bytes. An adapter
 // for a third-party scaler, in Go or behind a process boundary, implements it.
 //
-// Index: Options, DefaultOptions, Dynamic, New, Scaler, Inspector, Grads, State, ErrOptions,
-// ErrState.
+// Index: Options (Validate), DefaultOptions, MinFloor, New, Dynamic (Scale, ScaleLoss,
+// UnscaleFloat32, UnscaleFloat16, UnscaleBFloat16, Unscale, Found, Step, Update, Tracker,
+// HysteresisLeft, Options, Snapshot, SetSnapshot, State, Restore), State (MarshalBinary,
+// UnmarshalBinary), Scaler, Inspector, Grads, ErrOptions, ErrState.
 package lossscale

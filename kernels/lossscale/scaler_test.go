@@ -260,3 +260,18 @@ func TestStateRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUnscaleFloat16 measures the unscale of a 4096-element fp16 gradient tensor.
+func BenchmarkUnscaleFloat16(b *testing.B) {
+	d, _ := New(DefaultOptions())
+	src := make([]float16.Float16, 4096)
+	for i := range src {
+		src[i] = float16.Frombits(uint16(i * 7 % 0x7c00))
+	}
+	dst := make([]float32, len(src))
+	b.ResetTimer()
+	for b.Loop() {
+		d.UnscaleFloat16(dst, src)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(src)), "ns/elem")
+}

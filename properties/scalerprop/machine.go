@@ -169,6 +169,16 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 		}
 		mc.m.Scale = after // resynchronize, so that properties not checked here do not mask later ones
 	}
+	if in, ok := mc.s.(lossscale.Inspector); ok && in.Tracker() != mc.m.Tracker {
+		if overflow {
+			mc.fail(t, BackoffOnOverflow, ClassBackoff, "after an overflow the tracker is %d, want 0", in.Tracker())
+		} else {
+			mc.fail(t, GrowthCadence, ClassCadence, "after a clean iteration the tracker is %d, want %d", in.Tracker(), mc.m.Tracker)
+		}
+		if tr := in.Tracker(); tr >= 0 && tr < mc.o.Interval {
+			mc.m.Tracker = tr // resynchronize, as for the scale
+		}
+	}
 	if !overflow && applied == 0 {
 		mc.fail(t, GrowthCadence, ClassStepSkipped, "the step of a clean iteration did not run (gradients %s)", hts(mc.f, ts))
 	}

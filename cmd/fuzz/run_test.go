@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/reports"
+)
+
+// TestMain lets the test binary act as the fuzz command (FUZZ_TEST_MAIN=1), so that tests can
+// send it signals as a separate process without building it.
+func TestMain(m *testing.M) {
+	if os.Getenv("FUZZ_TEST_MAIN") == "1" {
+		os.Exit(dispatch(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	}
+	os.Exit(m.Run())
+}
+
+func runFuzz(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var o, e bytes.Buffer
+	code = dispatch(args, strings.NewReader(""), &o, &e)
+	return code, o.String(), e.String()
+}
+
+// sameFloat treats NaN as equal to NaN, as the report's JSON does.
+var sameFloat = cmp.Comparer(func(a, b reports.Float) bool { return a == b || a != a && b != b })
+
+func readReport(t *testing.T, path string) *reports.Report {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := reports.ReadJSON(f)
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	return r
+}
+
+// TestShardsMergeToUnsharded runs one campaign whole and as two shards, merges the shards with
+// "fuzz merge", and requires the same report, counterexamples and shrinking included.
+func TestShardsMergeToUnsharded(t *testing.T) {
+	dir := t.TempDir()
+	common := []string{"-kernels", "softmax/naive/fp16,softmax/shifted/fp32,ce/fused/bf16", "-cases", "40", "-seed", "7", "-maxlen", "64", "-q"}
+	run := func(out string, extra ...string) {
+		t.Helper()
+		args := append(append([]string{"run", "-out", filepath.Join(dir, out)}, common...), extra...)
+		if code, _, stderr := runFuzz(t, args...); code > 1 {
+			t.Fatalf("fuzz %v: exit %d\n%s", args, code, stderr)
+		}
+	}
+	run("whole")
+	run("s0", "-shard", "0/2", "-workers", "1")
+	run("s1", "-shard", "1/2", "-workers", "2")
+	code, _, stderr := runFuzz(t, "merge", "-out", filepath.Join(dir, "merged"),
+		filepath.Join(dir, "s1", "report.json"), filepath.Join(dir, "s0", "report.json"))
+	if code != 0 {
+		t.Fatalf("fuzz merge: exit %d\n%s", code, stderr)
+	}
+	whole := readReport(t, filepath.Join(dir, "whole", "report.json")).WithoutTiming()
+	merged := readReport(t, filepath.Join(dir, "merged", "report.json")).WithoutTiming()
+	if diff := cmp.Diff(whole, merged, sameFloat); diff != "" {
+		t.Errorf("merged shards differ from the unsharded run (-whole +merged):\n%s", diff)
+	}
+	if whole.Cases != 120 {
+		t.Errorf("unsharded run covered %d cases, want 3 kernels × 40", whole.Cases)
+	}
+	// The naive kernel's overflow must be among the findings, shrunk to at most 3 elements.
+	found := false
+	for _, c := range whole.Cells {
+		if c.Kernel != "softmax/naive/fp16" {
+			continue
+		}
+		for _, ex := range c.Examples {
+			if ex.Class == "overflow" || ex.Class == "nan" {
+				found = true
+				if ex.Rows*ex.Cols > 3 {
+					t.Errorf("%s/%s counterexample has %d×%d elements, want ≤ 3: %s", c.Property, ex.Class, ex.Rows, ex.Cols, ex.Input)
+				}
+			}
+		}
+	}
+	if !found {
+		t.Error("the naive fp16 softmax showed no overflow or NaN finding in 40 cases")
+	}
+}
+
+// TestRunDeterministic: the same seed and flags give the same JSON, whatever the worker count.
+func TestRunDeterministic(t *testing.T) {
+	dir := t.TempDir()
+	for i, w := range []string{"1", "2"} {
+		args := []string{"run", "-kernels", "lse/shifted/*", "-cases", "30", "-seed", "3", "-maxlen", "40", "-q",
+			"-workers", w, "-out", filepath.Join(dir, w)}
+		if code, _, stderr := runFuzz(t, args...); code != 0 {
+			t.Fatalf("run %d: exit %d\n%s", i, code, stderr)
+		}
+	}
+	a := readReport(t, filepath.Join(dir, "1", "report.json")).WithoutTiming()
+	b := readReport(t, filepath.Join(dir, "2", "report.json")).WithoutTiming()
+	if diff := cmp.Diff(a, b, sameFloat); diff != "" {
+		t.Errorf("1 and 2 workers gave different reports (-1 +2):\n%s", diff)
+	}
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	tests := []struct {
+		args   []string
+		want   string
+		reason string
+	}{
+		{[]string{"run", "-shard", "2/2"}, "bad -shard", "shard index out of range"},
+		{[]string{"run", "-shard", "x"}, "bad -shard", "malformed shard"},
+		{[]string{"run", "-kernels", "nosuch"}, "no kernel matches", "unknown kernel name"},
+		{[]string{"run", "-formats", "fp12"}, "unknown format", "unknown format"},
+		{[]string{"run", "-ops", "conv"}, "conv", "unknown operation"},
+		{[]string{"run", "-workers", "0"}, "-workers", "no workers"},
+		{[]string{"run", "extra"}, "unexpected argument", "positional argument"},
+		{[]string{"run", "-exec", "/nonexistent/kernel"}, "-exec", "external program that cannot start"},
+		{[]string{"merge"}, "usage", "nothing to merge"},
+		{[]string{"replay"}, "usage", "nothing to replay"},
+		{[]string{"replay", "-kernel", "softmax/shifted/fp32", "-case", "v1;garbage"}, "bad -case", "malformed case text"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := runFuzz(t, tt.args...)
+		if code != 2 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("fuzz %v: exit %d, stderr %q; want exit 2 mentioning %q (%s)", tt.args, code, stderr, tt.want, tt.reason)
+		}
+	}
+}
+
+// TestRunExitStatus: clean kernels exit 0; the deliberately broken ones fail as expected without
+// failing the run; the replay of a shrunk counterexample fails again.
+func TestRunExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	code, _, stderr := runFuzz(t, "run", "-kernels", "softmax/shifted/fp16", "-cases", "30", "-maxlen", "64", "-q", "-out", filepath.Join(dir, "a"))
+	if code != 0 {
+		t.Fatalf("accurate kernel: exit %d\n%s", code, stderr)
+	}
+	code, _, stderr = runFuzz(t, "run", "-kernels", "softmax/naive/fp32", "-cases", "30", "-maxlen", "64", "-q", "-out", filepath.Join(dir, "b"))
+	if code != 0 || !strings.Contains(stderr, "deliberately broken") {
+		t.Fatalf("broken kernel: exit %d, want 0 with the failures listed as expected\n%s", code, stderr)
+	}
+	r := readReport(t, filepath.Join(dir, "b", "report.json"))
+	var replay []string
+	for _, c := range r.Cells {
+		for _, ex := range c.Examples {
+			replay = append(replay, ex.Input)
+		}
+	}
+	if len(replay) == 0 {
+		t.Fatal("the naive fp32 softmax produced no counterexample in 30 cases")
+	}
+	code, stdout, _ := runFuzz(t, "replay", "-kernel", "softmax/naive/fp32", "-case", replay[0])
+	if code != 1 || !strings.Contains(stdout, "FAIL") {
+		t.Errorf("replay of %s: exit %d, want 1 with a FAIL line\n%s", replay[0], code, stdout)
+	}
+	code, stdout, _ = runFuzz(t, "replay", "-report", filepath.Join(dir, "b", "report.json"))
+	if code != 1 {
+		t.Errorf("replay -report: exit %d, want 1\n%s", code, stdout)
+	}
+}
+
+// TestInterruptWritesReport starts a long campaign in a child process, interrupts it with SIGINT
+// and requires a valid report of the cases completed, marked as interrupted.
+func TestInterruptWritesReport(t *testing.T) {
+	dir := t.TempDir()
+	cmd := exec.Command(os.Args[0], "run", "-cases", "1000000", "-maxlen", "64", "-out", dir)
+	cmd.Env = append(os.Environ(), "FUZZ_TEST_MAIN=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(3 * time.Second)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(60 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("campaign did not stop within 60 s of SIGINT\n%s", stderr.String())
+	}
+	r := readReport(t, filepath.Join(dir, "report.json"))
+	if r.Config["interrupted"] != "true" || r.Cases <= 0 || r.Cases >= 1000000*int64(len(r.Kernels)) {
+		t.Errorf("interrupted report: interrupted=%q, %d cases", r.Config["interrupted"], r.Cases)
+	}
+	for _, name := range []string{"report.md", "report.html"} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("%s missing after interrupt: %v", name, err)
+		}
+	}
+	if !strings.Contains(stderr.String(), "interrupted") {
+		t.Errorf("stderr does not say the campaign was interrupted:\n%s", stderr.String())
+	}
+	// Some naive kernel failure has been seen in the completed part.
+	failures := int64(0)
+	for _, c := range r.Cells {
+		failures += c.Failures
+	}
+	if failures == 0 {
+		t.Errorf("no findings in %d completed cases of the default kernels", r.Cases)
+	}
+}
+
+// TestRunExecNumpy runs a campaign against the numpy reference client over the external
+// protocol. It needs numpy (Debian's python3-numpy); without it the test skips, unless
+// ULPCHECK_REQUIRE_NUMPY=1 (as in CI) makes that a failure.
+func TestRunExecNumpy(t *testing.T) {
+	probe := exec.Command("python3", "-c", "import numpy")
+	if probe.Run() != nil {
+		if err := exec.Command("/usr/bin/python3", "-c", "import numpy").Run(); err != nil {
+			if os.Getenv("ULPCHECK_REQUIRE_NUMPY") == "1" {
+				t.Fatal("numpy is not installed (python3-numpy) and ULPCHECK_REQUIRE_NUMPY=1")
+			}
+			t.Skip("numpy is not installed; apt-get install python3-numpy")
+		}
+	}
+	dir := t.TempDir()
+	code, _, stderr := runFuzz(t, "run", "-exec", "python3 ../../examples/external/numpy_kernel.py",
+		"-cases", "25", "-maxlen", "64", "-q", "-out", dir)
+	if code > 1 {
+		t.Fatalf("fuzz run -exec: exit %d\n%s", code, stderr)
+	}
+	r := readReport(t, filepath.Join(dir, "report.json"))
+	if len(r.Kernels) == 0 || !strings.HasPrefix(r.Kernels[0].Name, "numpy/") {
+		t.Fatalf("report kernels: %+v", r.Kernels)
+	}
+	if want := int64(25 * len(r.Kernels)); r.Cases != want {
+		t.Errorf("report covers %d cases, want %d", r.Cases, want)
+	}
+	for _, k := range r.Kernels {
+		if !strings.HasPrefix(k.Source, "external: ") {
+			t.Errorf("kernel %s source %q, want external", k.Name, k.Source)
+		}
+	}
+}
+
+// BenchmarkCampaignScaling measures campaign throughput with one and two workers on the same
+// cases in one run and reports cases/s for each and their ratio.
+func BenchmarkCampaignScaling(b *testing.B) {
+	ks, err := selectKernels(kernels.Bundled(), "softmax/shifted/fp32,logsoftmax/shifted/fp16,lse/shifted/bf16,ce/fused/fp32", "all", "all")
+	if err != nil {
+		b.Fatal(err)
+	}
+	rate := map[int]float64{}
+	for i := 0; i < b.N; i++ {
+		for _, w := range []int{1, 2} {
+			c := &campaign{Kernels: ks, Cases: 150, Seed: uint64(i + 1), Shard: reports.Unsharded(), Workers: w, MaxLen: 256}
+			start := time.Now()
+			if _, err := c.run(context.Background(), nil); err != nil {
+				b.Fatal(err)
+			}
+			rate[w] += float64(c.Cases*int64(len(ks))) / time.Since(start).Seconds()
+		}
+	}
+	b.ReportMetric(rate[1]/float64(b.N), "cases/s-1worker")
+	b.ReportMetric(rate[2]/float64(b.N), "cases/s-2workers")
+	b.ReportMetric(rate[2]/rate[1], "scaling")
+}
