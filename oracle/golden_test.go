@@ -185,7 +185,7 @@ func checkGoldenFile(t *testing.T, name string) int {
 				continue
 			}
 			failures++
-			if failures <= 10 {
+			if failures <= 10 || testing.Verbose() {
 				t.Errorf("%s:%d (%s %s %s) output %d: got %v (%#016x), want %v (%#016x)", name, line, c.Op, c.Format, c.Class, i, g, math.Float64bits(g), w, math.Float64bits(w))
 			}
 		}

@@ -17,6 +17,9 @@
 //	github.com/gomlx/gomlx v0.26.0           graph.Softmax, graph.LogSoftmax on the pure-Go
 //	                                         simplego backend                                  fp32, fp64, bf16
 //
+// go.mod also raises go4.org/unsafe/assume-no-moving-gc (pulled in by gorgonia) to a version that
+// does not panic at init under Go 1.26.
+//
 // The findings these adapters expose are asserted by the TestFinding_* tests of this module and
 // listed, with their minimal counterexamples, in the README's "Findings" table.
 package thirdparty

@@ -197,7 +197,7 @@ def contains(f, v):
 # ---------------------------------------------------------------------------
 # Ziv's strategy.
 
-PRECISIONS = (160, 320, 640, 1280, 2560, 5120)
+PRECISIONS = (160, 320, 640, 1280, 2560, 5120, 10240, 20480)
 ZIV_STATS = {"escalations": 0, "evaluations": 0}
 
 
@@ -1122,18 +1122,25 @@ def generate(out, per, seed, ops, fmts):
             r = random.Random(seed * 1000003 + zlib.crc32(("%s/%s" % (op, fname)).encode()))
             made = 0
             skipped = 0
+            undecided = 0
             while made < per:
                 try:
                     case = make_case(r, op, fname)
                 except Ambiguous:
                     skipped += 1
                     continue
+                except ZivFail:
+                    # A tie decided only by a term below 2^-20000 relative
+                    # (logit spreads beyond ~14,000): redrawn, not guessed.
+                    undecided += 1
+                    continue
                 lines.append(json.dumps(case, separators=(",", ":")))
                 counts.setdefault((op, fname), {}).setdefault(case["class"], 0)
                 counts[(op, fname)][case["class"]] += 1
                 made += 1
             sys.stderr.write(
-                "%-20s %-5s %5d cases (%d ambiguous redrawn) %6.1fs\n" % (op, fname, made, skipped, time.time() - t0)
+                "%-20s %-5s %5d cases (redrawn: %d ambiguous, %d undecided at %d bits) %6.1fs\n"
+                % (op, fname, made, skipped, undecided, PRECISIONS[-1], time.time() - t0)
             )
         path = os.path.join(out, op + ".jsonl.gz")
         tmp = path + ".tmp"
