@@ -127,6 +127,14 @@ func (f Format) String() string {
 	return f.s().name
 }
 
+// GoString returns the Go expression for f, such as "fp.FP16", for %#v and rapid's logs.
+func (f Format) GoString() string {
+	if !f.Valid() {
+		return "fp.Format{}"
+	}
+	return "fp." + strings.ToUpper(f.s().name)
+}
+
 // Width returns the number of bits in the format's encoding.
 func (f Format) Width() uint { return f.s().width }
 

@@ -1,6 +1,7 @@
 package fp
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"testing"
@@ -139,4 +140,13 @@ func same(a, b float64) bool {
 		return math.IsNaN(a) && math.IsNaN(b)
 	}
 	return a == b && math.Signbit(a) == math.Signbit(b)
+}
+
+func TestGoString(t *testing.T) {
+	if got := fmt.Sprintf("%#v", BF16); got != "fp.BF16" {
+		t.Errorf("%%#v of BF16 = %q, want fp.BF16", got)
+	}
+	if got := fmt.Sprintf("%#v", Format{}); got != "fp.Format{}" {
+		t.Errorf("%%#v of the zero Format = %q", got)
+	}
 }

@@ -37,5 +37,6 @@
 // Index: Gen; Scalar, Row, Batch, Backward, CrossEntropy, GradStepGen, GradStream; Case, Value,
 // GradStep, Stream, CEOptions, DefaultCEOptions, Reduction, Class (Family, Doc) and its
 // constants, Weights, DefaultWeights; Option: WithWeights, Only, MaxLen, Lengths, MaxRows,
-// WithStreamLen, WithScale, WithScaledFormat, WithTensors; DistributionTable.
+// WithStreamLen, WithScale, WithScaledFormat, WithTensors, WithShape; Case.Clone;
+// DistributionTable, GradDistributionTable.
 package generators

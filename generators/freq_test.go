@@ -3,6 +3,7 @@ package generators
 import (
 	"math"
 	"os"
+	"slices"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -137,11 +138,12 @@ func TestPickerShares(t *testing.T) {
 	}
 }
 
-// TestDistributionTable prints the Markdown table of the default distribution; with
+// TestDistributionTable prints the Markdown tables of the default distribution (fp16 rows,
+// fp32 gradients scaled into fp16) and checks that every class is described; with
 // GENERATORS_TABLE=path it also writes it there (the README's table comes from here).
 func TestDistributionTable(t *testing.T) {
-	s := DistributionTable(fp.FP16)
-	for _, c := range append(append([]Class{}, rowOrder...), scalarOrder...) {
+	s := DistributionTable(fp.FP16) + "\n" + GradDistributionTable(fp.FP32)
+	for _, c := range slices.Concat(scalarOrder, rowOrder, lenOrder, dyOrder, ceOrder, stepOrder, streamOrder) {
 		if c.Doc() == "" {
 			t.Errorf("class %s has no description", c)
 		}

@@ -95,7 +95,7 @@ func (fi *fmtInfo) decide64(lo, hi float64) (float64, fp.Flag, bool) {
 		return 0, 0, false
 	}
 	ue := fi.ulpExp64(lo)
-	if ue != fi.ulpExp64(hi) || hi-lo > math.Ldexp(1, ue-21) {
+	if ue != fi.ulpExp64(hi) || hi-lo > math.Float64frombits(uint64(1023+ue-21)<<52) { // 2^(ue−21), normal for p ≤ 24
 		return 0, 0, false
 	}
 	r := fi.rn(lo)

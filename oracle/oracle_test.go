@@ -1,0 +1,296 @@
+package oracle
+
+import (
+	"math"
+	"math/big"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+var (
+	inf  = math.Inf(1)
+	ninf = math.Inf(-1)
+	nan  = math.NaN()
+)
+
+// randomRow draws a row from a seeded mixture: uniform, wide-range, near-equal and tiny
+// logits, with occasional −Inf entries, rounded into f.
+func randomRow(r *rand.Rand, f fp.Format, n int) []float64 {
+	x := make([]float64, n)
+	kind := r.IntN(5)
+	base := r.Float64()*20 - 10
+	for i := range x {
+		var v float64
+		switch kind {
+		case 0:
+			v = r.Float64()*40 - 20
+		case 1:
+			v = (r.Float64()*2 - 1) * math.Pow(2, float64(r.IntN(16)))
+		case 2:
+			v = base + (r.Float64()-0.5)*0x1p-6
+		case 3:
+			v = (r.Float64() - 0.5) * 0x1p-12
+		default:
+			v = r.NormFloat64() * 3
+		}
+		if r.IntN(16) == 0 {
+			v = ninf
+		}
+		x[i], _ = f.RoundFloat64(v)
+	}
+	return x
+}
+
+// TestFastMatchesSlow checks, for seeded random rows, that the float64 fast path and the big
+// Ziv path give the same rounded values and flags, and that the fast path's approximation is
+// within 2^−20 ulp of the big one (the accuracy Value promises).
+func TestFastMatchesSlow(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	rows := 300
+	if testing.Short() {
+		rows = 60
+	}
+	defer func() { noFast = false }()
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.E4M3, fp.E5M2} {
+		for range rows {
+			x := randomRow(r, f, 1+r.IntN(40))
+			type res struct{ s, l []Value }
+			var out [2]res
+			for k, slow := range []bool{false, true} {
+				noFast = slow
+				s, err := Softmax(f, x, fp.MaskNaN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				l, err := LogSoftmax(f, x, fp.MaskNaN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e, err := LSE(f, x)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[k] = res{s, append(l, e)}
+			}
+			noFast = false
+			for _, pair := range [][2][]Value{{out[0].s, out[1].s}, {out[0].l, out[1].l}} {
+				for i := range pair[0] {
+					a, b := pair[0][i], pair[1][i]
+					if math.Float64bits(a.Rounded) != math.Float64bits(b.Rounded) && !(math.IsNaN(a.Rounded) && math.IsNaN(b.Rounded)) || a.Flag != b.Flag {
+						t.Fatalf("%v %v [%d]: fast %v (%#x) %v, slow %v (%#x) %v", f, x, i, a.Rounded, math.Float64bits(a.Rounded), a.Flag, b.Rounded, math.Float64bits(b.Rounded), b.Flag)
+					}
+					if a.kind == kindF64 && b.kind == kindBig {
+						if e := f.UlpError(a.a64, b.approx); e > 0x1p-20 {
+							t.Fatalf("%v %v [%d]: fast approximation %v is %g ulp from the slow one", f, x, i, a.a64, e)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestSpecialRows(t *testing.T) {
+	f := fp.FP32
+	cases := []struct {
+		x       []float64
+		pol     fp.MaskPolicy
+		softmax []float64
+		logsm   []float64
+		lse     float64
+		reason  string
+	}{
+		{[]float64{1, nan, 2}, fp.MaskZero, []float64{nan, nan, nan}, []float64{nan, nan, nan}, nan, "NaN poisons the row"},
+		{[]float64{1, inf, 2}, fp.MaskNaN, []float64{nan, nan, nan}, []float64{nan, nan, nan}, inf, "+Inf: softmax NaN, LSE +Inf"},
+		{[]float64{nan, inf}, fp.MaskNaN, []float64{nan, nan}, []float64{nan, nan}, nan, "NaN beats +Inf"},
+		{[]float64{ninf, ninf}, fp.MaskNaN, []float64{nan, nan}, []float64{nan, nan}, ninf, "fully masked, NaN policy"},
+		{[]float64{ninf, ninf}, fp.MaskZero, []float64{0, 0}, []float64{ninf, ninf}, ninf, "fully masked, zero policy"},
+		{[]float64{}, fp.MaskNaN, []float64{}, []float64{}, ninf, "empty row"},
+		{[]float64{3, ninf, 3}, fp.MaskNaN, []float64{0.5, 0, 0.5}, nil, 0, "−Inf entry gets exactly 0"},
+	}
+	for _, c := range cases {
+		s, err := Softmax(f, c.x, c.pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := LogSoftmax(f, c.x, c.pol)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := LSE(f, c.x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(s) != len(c.x) || len(l) != len(c.x) {
+			t.Fatalf("%s: lengths %d %d, want %d", c.reason, len(s), len(l), len(c.x))
+		}
+		for i := range c.softmax {
+			checkValue(t, c.reason+": softmax", s[i], c.softmax[i], flagOf(c.softmax[i]))
+		}
+		for i := range c.logsm {
+			checkValue(t, c.reason+": log-softmax", l[i], c.logsm[i], flagOf(c.logsm[i]))
+		}
+		if c.logsm != nil {
+			checkValue(t, c.reason+": LSE", e, c.lse, flagOf(c.lse))
+		}
+		for i := range s {
+			if s[i].IsNaN() != math.IsNaN(s[i].Rounded) {
+				t.Errorf("%s: IsNaN %v for %v", c.reason, s[i].IsNaN(), s[i].Rounded)
+			}
+		}
+	}
+}
+
+// flagOf is the flag of an exact special or exactly representable result.
+func flagOf(float64) fp.Flag { return fp.Exact }
+
+func TestUlpMeasures(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.FP64} {
+		x := randomRow(r, f, 64)
+		x[0] = 1 // keep a finite entry
+		vs, err := Softmax(f, x, fp.MaskNaN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, v := range vs {
+			if v.Rounded == 0 || v.Flag == fp.Exact {
+				continue
+			}
+			e0 := v.UlpError(v.Rounded)
+			next := f.Next(v.Rounded)
+			e1 := v.UlpError(next)
+			// got = next is one ulp from rounded: its error is 1 ∓ e0, to the 1/1000 ulp promised
+			// (when rounded, next and the exact value share one ulp).
+			if f.Ulp(next) != f.Ulp(v.Rounded) || f.UlpExp(v.Exact()) != f.UlpExp(big.NewFloat(v.Rounded)) {
+				continue
+			}
+			if !(e0 <= 0.5) || math.Abs(e1-(1-e0)) > 1e-3 && math.Abs(e1-(1+e0)) > 1e-3 {
+				t.Errorf("%v [%d] %v: UlpError(rounded) = %v, UlpError(next) = %v", f, i, v.Rounded, e0, e1)
+			}
+			if d := v.UlpDistance(next); d != 1 {
+				t.Errorf("%v [%d]: UlpDistance(next) = %d", f, i, d)
+			}
+			if got, want := v.Float64(), v.Rounded; f == fp.FP64 && got != want {
+				t.Errorf("fp64 [%d]: Float64 %v != Rounded %v", i, got, want)
+			}
+		}
+	}
+}
+
+func TestBatchMatchesRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	const rows, cols = 7, 9
+	x := make([]float64, 0, rows*cols)
+	for range rows {
+		x = append(x, randomRow(r, fp.BF16, cols)...)
+	}
+	sb, err := SoftmaxBatch(fp.BF16, x, rows, cols, fp.MaskZero)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, _ := LogSoftmaxBatch(fp.BF16, x, rows, cols, fp.MaskZero)
+	eb, _ := LSEBatch(fp.BF16, x, rows, cols)
+	for n := range rows {
+		row := x[n*cols : (n+1)*cols]
+		s, _ := Softmax(fp.BF16, row, fp.MaskZero)
+		l, _ := LogSoftmax(fp.BF16, row, fp.MaskZero)
+		e, _ := LSE(fp.BF16, row)
+		checkValue(t, "LSEBatch", eb[n], e.Rounded, e.Flag)
+		for i := range cols {
+			checkValue(t, "SoftmaxBatch", sb[n*cols+i], s[i].Rounded, s[i].Flag)
+			checkValue(t, "LogSoftmaxBatch", lb[n*cols+i], l[i].Rounded, l[i].Flag)
+		}
+	}
+	if _, err := SoftmaxBatch(fp.BF16, x, rows, cols+1, fp.MaskNaN); err == nil {
+		t.Errorf("SoftmaxBatch accepted %d values as %d×%d", len(x), rows, cols+1)
+	}
+}
+
+func TestCrossEntropySpecial(t *testing.T) {
+	f := fp.FP32
+	x := []float64{1, 2, ninf, 0, nan, 3}
+	opt := DefaultCEOptions()
+	opt.Reduction = ReduceNone
+	v, err := CrossEntropy(f, x, 2, 3, []int{2, -100}, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkValue(t, "target at −Inf", v[0], inf, fp.Exact)
+	checkValue(t, "ignored row with NaN", v[1], 0, fp.Exact)
+	opt.Reduction = ReduceMean
+	v, _ = CrossEntropy(f, x, 2, 3, []int{-100, -100}, opt)
+	checkValue(t, "mean, all ignored", v[0], nan, fp.Exact)
+	v, _ = CrossEntropy(f, x, 2, 3, []int{0, 1}, opt)
+	checkValue(t, "a NaN row", v[0], nan, fp.Exact)
+	// xlogy: zero target mass on a −Inf logit contributes 0.
+	p := []float64{1, 0, 0}
+	opt.Reduction = ReduceSum
+	v, _ = CrossEntropyProb(f, []float64{0, ninf, ninf}, p, 1, 3, opt)
+	checkValue(t, "xlogy", v[0], 0, fp.Exact)
+	g, _ := CrossEntropyGrad(f, []float64{1, 2, 3, 4}, 2, 2, []int{-100, 1}, opt)
+	checkValue(t, "grad of ignored row", g[0], 0, fp.Exact)
+	// Errors, never panics.
+	for _, bad := range []struct {
+		reason string
+		err    error
+	}{
+		{"target out of range", func() error { _, e := CrossEntropy(f, x, 2, 3, []int{3, 0}, opt); return e }()},
+		{"wrong target count", func() error { _, e := CrossEntropy(f, x, 2, 3, []int{0}, opt); return e }()},
+		{"smoothing > 1", func() error {
+			o := opt
+			o.LabelSmoothing = 1.5
+			_, e := CrossEntropy(f, x, 2, 3, []int{0, 0}, o)
+			return e
+		}()},
+		{"weights length", func() error {
+			o := opt
+			o.Weights = []float64{1}
+			_, e := CrossEntropyGrad(f, x, 2, 3, []int{0, 0}, o)
+			return e
+		}()},
+		{"invalid format", func() error { _, e := Softmax(fp.Format{}, x, fp.MaskNaN); return e }()},
+	} {
+		if bad.err == nil {
+			t.Errorf("%s: no error", bad.reason)
+		}
+	}
+	if r, err := ParseReduction("Sum"); err != nil || r != ReduceSum || r.String() != "sum" {
+		t.Errorf("ParseReduction(Sum) = %v, %v", r, err)
+	}
+}
+
+// TestAgainstFloat64 cross-checks the oracle's fp64 results against a float64 evaluation with
+// Blanchard–Higham–Higham's bound (NUMERICS §3): |ŷ − y| ≤ (n + 2 + 2(x_max − x_min))·u·y plus
+// a margin of 8 ulps for math.Exp; a coarse, independent check of the big path.
+func TestAgainstFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 9))
+	for range 50 {
+		n := 1 + r.IntN(30)
+		x := make([]float64, n)
+		for i := range x {
+			x[i] = r.Float64()*20 - 10
+		}
+		v, err := Softmax(fp.FP64, x, fp.MaskNaN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y := make([]float64, n)
+		softmax64(y, x)
+		lo, hi := x[0], x[0]
+		for _, e := range x {
+			lo, hi = min(lo, e), max(hi, e)
+		}
+		tol := (float64(n) + 2 + 2*(hi-lo) + 8) * 0x1p-53
+		for i := range y {
+			ex := v[i].Exact()
+			d := new(big.Float).Sub(ex, big.NewFloat(y[i]))
+			rel, _ := new(big.Float).Quo(d.Abs(d), ex).Float64()
+			if rel > tol {
+				t.Fatalf("x = %v: softmax[%d] oracle %v, float64 %v: relative difference %g > %g", x, i, v[i].Rounded, y[i], rel, tol)
+			}
+		}
+	}
+}
