@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/generators"
@@ -115,13 +116,23 @@ func TestOnlineWithoutGuardFails(t *testing.T) {
 // Every accurate bundled kernel passes: rapid's default number of cases, or 100,000 with
 // -ulpcheck.long (ULPCHECK_LONG=n for n).
 func TestBundledAccurateKernelsPass(t *testing.T) {
-	if n := longChecks(); n > 0 {
+	n := longChecks()
+	if n > 0 {
 		setFlag(t, "rapid.checks", strconv.Itoa(n))
 	}
 	for _, k := range kernels.Bundled() {
 		if k.Broken != "" {
 			continue
 		}
-		t.Run(k.Name, func(t *testing.T) { Check(t, k) })
+		t.Run(k.Name, func(t *testing.T) {
+			if n > 0 {
+				t.Parallel() // long runs use every core (-parallel)
+			}
+			start := time.Now()
+			Check(t, k)
+			if n > 0 {
+				t.Logf("%s: %d cases in %v", k.Name, n, time.Since(start))
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package properties
 
 import (
 	"math"
+	"strconv"
 	"testing"
 
 	"github.com/x448/float16"
@@ -116,8 +117,17 @@ func plainKernels() []*kernels.Kernel {
 }
 
 func TestPlainFloat64KernelsPass(t *testing.T) {
+	n := longChecks()
+	if n > 0 {
+		setFlag(t, "rapid.checks", strconv.Itoa(n))
+	}
 	for _, k := range plainKernels() {
-		t.Run(k.Name, func(t *testing.T) { Check(t, k) })
+		t.Run(k.Name, func(t *testing.T) {
+			if n > 0 {
+				t.Parallel()
+			}
+			Check(t, k)
+		})
 	}
 }
 
