@@ -481,6 +481,18 @@ func CrossEntropyProbBatch[E Elem](name string, fn func(dst, logits, probs []E, 
 	return k
 }
 
+// CrossEntropyProbGradBatch adapts the gradient of F.cross_entropy with probability targets.
+func CrossEntropyProbGradBatch[E Elem](name string, fn func(dx, logits, probs []E, rows, cols int, opt CEOptions) error, opts ...Option) *Kernel {
+	k := newKernel[E](name, OpCrossEntropyGrad, true, opts)
+	k.ProbTargets = true
+	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
+		return run(k, a.Rows*a.Cols, [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
+			return fn(dst, in[0], in[1], a.Rows, a.Cols, cloneCE(a.CE))
+		})
+	}
+	return k
+}
+
 func cloneCE(o CEOptions) CEOptions {
 	o.Weights = append([]float64(nil), o.Weights...)
 	if len(o.Weights) == 0 {

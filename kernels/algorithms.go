@@ -280,3 +280,59 @@ func fp16AccSoftmax(dst, x []float32, round func(float32) float32) {
 		dst[i] /= s
 	}
 }
+
+// ceFusedProb computes F.cross_entropy with probability targets: per row
+// l_n = Σ_c w_c t'_c ((m − x_c) + log1p(s)), t' = t(1−ε) + ε/C, a zero t'_c contributing exactly 0
+// (xlogy: no 0·Inf); mean divides by the number of rows (NUMERICS §8).
+func ceFusedProb[F accum](dst, x, t []F, rows, cols int, o CEOptions) {
+	var sum F
+	eps := F(o.LabelSmoothing)
+	for r := 0; r < rows; r++ {
+		xr, tr := x[r*cols:(r+1)*cols], t[r*cols:(r+1)*cols]
+		var l F
+		m, k, nan := rowMax(xr)
+		if nan || math.IsInf(float64(m), 0) {
+			l = F(math.NaN())
+		} else {
+			ls := log1pF(sumExpShifted(xr, m, k))
+			for c, v := range xr {
+				tc := F(tr[c]*(1-eps)) + eps/F(cols)
+				if w := F(wOf[F](o, c) * tc); w != 0 {
+					l += F(w * ((m - v) + ls))
+				}
+			}
+		}
+		if o.Reduction == ReduceNone {
+			dst[r] = l
+		}
+		sum += l
+	}
+	switch o.Reduction {
+	case ReduceSum:
+		dst[0] = sum
+	case ReduceMean:
+		dst[0] = sum / F(rows)
+	}
+}
+
+// ceGradProb is the gradient of ceFusedProb: [(Σ_c w_c t'_c)·p_j − w_j t'_j]/D, D = rows for the
+// mean and 1 otherwise.
+func ceGradProb[F accum](dx, x, t []F, rows, cols int, o CEOptions) {
+	den := F(1)
+	if o.Reduction == ReduceMean {
+		den = F(rows)
+	}
+	eps := F(o.LabelSmoothing)
+	for r := 0; r < rows; r++ {
+		g, tr := dx[r*cols:(r+1)*cols], t[r*cols:(r+1)*cols]
+		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
+		var a F
+		for c := range tr {
+			a += F(wOf[F](o, c) * (F(tr[c]*(1-eps)) + eps/F(cols)))
+		}
+		for j := range g {
+			tj := F(tr[j]*(1-eps)) + eps/F(cols)
+			g[j] = (F(a*g[j]) - F(wOf[F](o, j)*tj)) / den
+		}
+	}
+}

@@ -145,6 +145,26 @@ func registerFamily[E Elem, F accum]() {
 		}, opt(WithAlgorithm(AlgShifted),
 			WithDoc("Fused cross-entropy "+how+" with PyTorch semantics (weights, ignore_index, label smoothing, mean/sum/none): per row (m − x_t) + log1p(s). Bound: (3 + n + x_max − x_min)u relative per row, plus (C + rows + 3)u for the sums."))...)
 	})
+	cp := name("ce", "fusedprob")
+	register(cp, func() *Kernel {
+		return CrossEntropyProbBatch(cp, func(dst, x, t []E, rows, cols int, o CEOptions) error {
+			y := make([]F, len(dst))
+			ceFusedProb(y, toAcc[E, F](x), toAcc[E, F](t), rows, cols, o)
+			fromAcc(dst, y)
+			return nil
+		}, opt(WithAlgorithm(AlgShifted),
+			WithDoc("Fused cross-entropy with probability targets "+how+" (PyTorch semantics: weights, label smoothing, mean over rows): per row Σ_c w_c t'_c((m − x_c) + log1p(s)), zero mass contributing exactly 0. Bound: (3 + n + x_max − x_min + C)u relative per row of nonnegative terms, plus (rows + 3)u for the sums."))...)
+	})
+	gp := name("cegrad", "prob")
+	register(gp, func() *Kernel {
+		return CrossEntropyProbGradBatch(gp, func(dx, x, t []E, rows, cols int, o CEOptions) error {
+			y := make([]F, len(dx))
+			ceGradProb(y, toAcc[E, F](x), toAcc[E, F](t), rows, cols, o)
+			fromAcc(dx, y)
+			return nil
+		}, opt(WithAlgorithm(AlgShifted),
+			WithDoc("Cross-entropy gradient with probability targets "+how+": [(Σ_c w_c t'_c)p_j − w_j t'_j]/D, D = rows (mean) or 1. Bound: absolute, as cegrad."))...)
+	})
 	b := name("softmaxbwd", "")
 	register(b, func() *Kernel {
 		return SoftmaxBackward(b, func(dx, x, dy []E) {

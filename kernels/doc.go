@@ -22,6 +22,17 @@
 // kernels (the naive softmax of the seed article, the fp16-accumulating softmax) carry a non-empty
 // Kernel.Broken and must fail.
 //
+// Special cases of the bundled kernels are (NUMERICS §5, §8):
+//
+//	a NaN in a row                     NaN outputs (LSE NaN)
+//	a +Inf in a row                    softmax and log-softmax NaN, LSE +Inf, cross-entropy NaN
+//	fully masked row (all −Inf)        shifted: NaN (policy MaskNaN); online: 0 (MaskZero); LSE −Inf
+//	−Inf entry, finite entries left    softmax exactly 0, log-softmax −Inf
+//	empty row                          empty output, LSE −Inf
+//	cross-entropy, every row ignored   mean NaN (0/0, as PyTorch); sum 0; none 0 per row
+//	cross-entropy, target logit −Inf   +Inf loss
+//	zero class weight                  contributes exactly 0 (never 0·Inf)
+//
 // Index: Op, Algorithm, Reduction, CEOptions, Args, Func, Kernel, Kernel.Call, ContractError,
 // ErrUnsupported; adapters Softmax, LogSoftmax, LSE, CrossEntropy, SoftmaxBackward,
 // CrossEntropyGrad with their Err, Batch and BatchErr variants; options With*; Bundled, Lookup.

@@ -124,72 +124,128 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		return nil
 	}
 	br := newBigRow(x, ri.m)
-	// dy_i − c = Σ_v (dy_i − v)·T_v / S, T_v = Σ_{j: dy_j = v} t_j, has no cancellation between
-	// an entry and itself (the term v = dy_i vanishes): it keeps its relative accuracy when one
-	// entry dominates the row. It costs one term per distinct dy value, so it is used from the
-	// start for rows with few distinct values and after a first failure otherwise.
-	dys := make(map[float64]int)
-	var vals []float64
+	// Distinct finite logits (groups g, with a representative index) for the grouped formula
+	//   dx_i = t_i/S² · Σ_g a_g(i)·e^(x_g − m),   a_g(i) = Σ_{j∈g} (dy_i − dy_j)  (exact),
+	// which has no cancellation between an entry and itself or between equal logits: it keeps
+	// its relative accuracy when one group dominates the row. It costs O(n) per element, so the
+	// first precision uses dx_i = y_i·(dy_i − c) with c = Σ dy_j·y_j computed once.
+	var gx []float64
+	var grep []int
+	gidx := make(map[float64]int)
 	for j, xj := range x {
-		if !math.IsInf(xj, -1) {
-			if _, ok := dys[dy[j]]; !ok {
-				dys[dy[j]] = len(vals)
-				vals = append(vals, dy[j])
-			}
+		if math.IsInf(xj, -1) {
+			continue
+		}
+		if _, ok := gidx[xj]; !ok {
+			gidx[xj] = len(gx)
+			gx = append(gx, xj)
+			grep = append(grep, j)
 		}
 	}
-	T := make([]ival, len(vals))
+	top := gidx[ri.m]
+	coef := make(map[int][]*big.Float) // a_g(i) by element
+	coefs := func(i int) []*big.Float {
+		if a, ok := coef[i]; ok {
+			return a
+		}
+		a := make([]*big.Float, len(gx))
+		for g := range a {
+			a[g] = new(big.Float).SetPrec(2300)
+		}
+		di := new(big.Float).SetFloat64(dy[i])
+		for j, xj := range x {
+			if !math.IsInf(xj, -1) && dy[j] != dy[i] {
+				g := gidx[xj]
+				d := new(big.Float).SetPrec(2200).Sub(di, new(big.Float).SetFloat64(dy[j]))
+				a[g].Add(a[g], d)
+			}
+		}
+		coef[i] = a
+		return a
+	}
+	k := big.NewRat(int64(br.k), 1)
+	// rest(i) encloses Σ_{g≠top} a_g·e^(x_g − m); main(i) is a_top (exact).
+	rest := func(i int, iw uint) (ival, bool) {
+		var sum ival
+		for g, a := range coefs(i) {
+			if g == top || a.Sign() == 0 {
+				continue
+			}
+			term := ivMul(pointF(a), br.t[grep[g]], iw)
+			if sum.lo == nil {
+				sum = term
+			} else {
+				sum = ivAdd(sum, term, iw)
+			}
+		}
+		if sum.lo == nil {
+			return point(0), false
+		}
+		return sum, true
+	}
+	// For an entry at the maximum (t_i = 1) the value is R0 + ε with the rational
+	// R0 = a_top/k² (the limit as the other exponentials vanish) and
+	//   ε = rest/S² − a_top·s·(2k + s)/(k²·S²),
+	// both terms computed with their relative accuracy.
+	atMax := func(i int, iw uint) (r0 *big.Rat, eps ival) {
+		a := coefs(i)[top]
+		ra, _ := new(big.Float).Set(a).Rat(nil)
+		r0 = new(big.Rat).Quo(ra, new(big.Rat).Mul(k, k))
+		S2 := ivMul(br.S, br.S, iw)
+		re, nonzero := rest(i, iw)
+		eps = point(0)
+		if nonzero {
+			eps = ivDiv(re, S2, iw)
+		}
+		if ra.Sign() != 0 && br.s.hi.Sign() != 0 {
+			kk := ratIval(new(big.Rat).Mul(k, k), iw)
+			num := ivMul(ivMul(pointF(a), br.s, iw), ivAdd(ratIval(new(big.Rat).Mul(k, big.NewRat(2, 1)), iw), br.s, iw), iw)
+			eps = ivSub(eps, ivDiv(num, ivMul(kk, S2, iw), iw), iw)
+		}
+		return r0, eps
+	}
 	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S
 	w0 := startPrecision(f)
 	return ziv(fi, "SoftmaxBackward", out, pending,
 		func(w uint) error {
 			br.prepare(w)
-			iw := br.iw(w) + 16
-			s := point(0)
-			for v := range T {
-				T[v] = ival{}
+			if w == w0 {
+				iw := br.iw(w) + 16
+				s := point(0)
+				for j, xj := range x {
+					if !math.IsInf(xj, -1) && dy[j] != 0 {
+						s = ivAdd(s, ivMul(point(dy[j]), br.t[j], iw), iw)
+					}
+				}
+				c = ivDiv(s, br.S, iw)
 			}
-			for j, xj := range x {
-				if math.IsInf(xj, -1) {
-					continue
-				}
-				if dy[j] != 0 {
-					s = ivAdd(s, ivMul(point(dy[j]), br.t[j], iw), iw)
-				}
-				v := dys[dy[j]]
-				if T[v].lo == nil {
-					T[v] = br.t[j]
-				} else {
-					T[v] = ivAdd(T[v], br.t[j], iw)
-				}
-			}
-			c = ivDiv(s, br.S, iw)
 			return nil
 		},
 		func(w uint, i int) (ival, error) {
 			iw := br.iw(w) + 16
-			if len(vals) > 64 && w == w0 {
+			if w == w0 {
 				return ivMul(br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
 			}
-			var sum ival
-			for v, dv := range vals {
-				if dv == dy[i] {
-					continue
-				}
-				diff := new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(dy[i]), new(big.Float).SetFloat64(dv))
-				term := ivMul(pointF(diff), T[v], iw)
-				if sum.lo == nil {
-					sum = term
-				} else {
-					sum = ivAdd(sum, term, iw)
-				}
+			if x[i] == ri.m {
+				r0, eps := atMax(i, iw)
+				return ivAdd(ratIval(r0, iw), eps, iw), nil
 			}
-			if sum.lo == nil {
-				sum = point(0)
+			re, _ := rest(i, iw)
+			sum := ivAdd(ivMul(pointF(coefs(i)[top]), br.t[grep[top]], iw), re, iw)
+			if coefs(i)[top].Sign() == 0 {
+				sum = re
 			}
-			return ivMul(br.y(i), ivDiv(sum, br.S, iw), iw), nil
+			return ivDiv(ivMul(br.t[i], sum, iw), ivMul(br.S, br.S, iw), iw), nil
 		},
-		func(i int) *center { return tinyBackward(x, dy, ri.m, i, br.w) })
+		func(i int) *center {
+			if x[i] == ri.m && br.w != w0 {
+				r0, eps := atMax(i, br.iw(br.w)+16)
+				if A := dyadic(r0); A != nil && eps.sign() != 0 {
+					return &center{A: A, eps: eps, sign: eps.sign()}
+				}
+			}
+			return tinyBackward(x, dy, ri.m, i, br.w)
+		})
 }
 
 // tinyBackward decides the sign of dx_i when every entry that contributes to

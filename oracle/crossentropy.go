@@ -540,8 +540,9 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				return ivDiv(g, ratIval(D, iw), iw), nil
 			},
 			func(j int) *center {
-				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them, k a
-				// power of two): (A/k − a_j)/D − A·(1/k − p_j)/D with 1/k − p_j > 0.
+				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them):
+				// (A/k − a_j)/D − A·(1/k − p_j)/D with 1/k − p_j > 0. The center is used when
+				// its rational part is dyadic (a non-dyadic one is never a value or a midpoint).
 				iw := br.iw(br.w)
 				aj := r.a[j]
 				if aj == nil {
@@ -551,9 +552,6 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				if r.x[j] != r.ri.m {
 					eps := ivDiv(ivMul(ratIval(r.A, iw), br.y(j), iw), Dv, iw)
 					return &center{A: dyadic(new(big.Rat).Quo(new(big.Rat).Neg(aj), D)), eps: eps, sign: r.A.Sign() * D.Sign()}
-				}
-				if br.k&(br.k-1) != 0 {
-					return nil
 				}
 				q := new(big.Rat).Quo(r.A, big.NewRat(int64(br.k), 1))
 				q.Sub(q, aj).Quo(q, D)

@@ -47,6 +47,15 @@
 // same value with the same flag, in the same binade, within 2^−21 ulp. A row's sum is computed
 // once per precision and shared by its elements.
 //
+// Some exact values lie within e^(−40000) of a value or a midpoint of the format without being
+// on it (LSE = m + log1p(e^(x_2 − m)) of a row with one huge entry, log-softmax x_i − m − L, a
+// gradient −a_j + A·p_j with p_j tiny): no affordable precision separates them from it. The
+// oracle writes such a value as A + ε with A an exact dyadic and ε of proven sign and tiny
+// magnitude, and rounds A + sign(ε)·(a quarter of A's (p+24)-bit quantum), which lies between
+// the same neighbours as the exact value (ziv.go, decideCenter). Softmax-backward entries whose
+// every contribution lies more than 10^6 below the maximum are decided by the sign of a
+// rescaled sum.
+//
 // The loop stops at MaxPrecision bits with an error wrapping ErrPrecisionCap: never a guess.
 // That can only happen for an exact case the oracle does not detect; the known ones are
 // cancellations between rows of a cross-entropy with negative weights or targets (such as

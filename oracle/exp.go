@@ -125,24 +125,28 @@ func expTaylor(t *big.Float, w uint, K int, upward bool) *big.Float {
 		mode = up
 	}
 	tp := fl(w, mode).SetMantExp(t, -K)
-	sum := fl(w, mode).SetInt64(1)
-	term := fl(w, mode).SetInt64(1)
+	// big.Float allocates when the result aliases an operand; a, b (and c, d) alternate instead.
+	a, b := fl(w, mode).SetInt64(1), fl(w, mode) // the sum
+	c, d := fl(w, mode).SetInt64(1), fl(w, mode) // the term
 	var jf big.Float
 	for j := int64(1); ; j++ {
-		term.Mul(term, tp)
-		term.Quo(term, jf.SetInt64(j))
-		sum.Add(sum, term)
-		if term.Sign() == 0 || term.MantExp(nil) < -int(w)-2 {
+		d.Mul(c, tp)
+		c.Quo(d, jf.SetInt64(j))
+		b.Add(a, c)
+		a, b = b, a
+		if c.Sign() == 0 || c.MantExp(nil) < -int(w)-2 {
 			break
 		}
 	}
 	if upward {
-		sum.Add(sum, term)
+		b.Add(a, c)
+		a, b = b, a
 	}
 	for range K {
-		sum.Mul(sum, sum)
+		b.Mul(a, a)
+		a, b = b, a
 	}
-	return sum
+	return a
 }
 
 // expIval returns an enclosure of exp over the interval a.

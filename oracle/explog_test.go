@@ -127,7 +127,8 @@ func TestExpLogConsistency(t *testing.T) {
 }
 
 // TestExpAgainstMath checks Exp against Go's math.Exp within 1 ulp of float64 (math.Exp is
-// documented to be within 1 ulp), an independent implementation.
+// documented to be within 1 ulp), an independent implementation; it also checks, on this
+// platform, the fast path's assumption that math.Exp is within 2 ulps (fast.go).
 func TestExpAgainstMath(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
 	for range 2000 {
@@ -137,6 +138,26 @@ func TestExpAgainstMath(t *testing.T) {
 		want := math.Exp(x)
 		if d := math.Abs(got - want); d > math.Nextafter(want, math.Inf(1))-want {
 			t.Fatalf("Exp(%v) = %v (%#x), math.Exp = %v (%#x)", x, got, math.Float64bits(got), want, math.Float64bits(want))
+		}
+	}
+}
+
+// TestLog1pAssumption checks the fast path's assumption that math.Log1p is within 2 ulps
+// (fast.go) against Log, over sums s in (0, 2^20] as fastSum produces them.
+func TestLog1pAssumption(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 10))
+	for range 2000 {
+		s := math.Ldexp(1+r.Float64(), r.IntN(80)-60)
+		one := new(big.Float).SetPrec(200).Add(big.NewFloat(1), big.NewFloat(s)) // exact
+		z, _, err := Log(nil, one, 120)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := math.Log1p(s)
+		d := new(big.Float).Sub(z, big.NewFloat(got))
+		ulps, _ := new(big.Float).Quo(d.Abs(d), big.NewFloat(math.Nextafter(got, math.Inf(1))-got)).Float64()
+		if ulps > 2 {
+			t.Fatalf("math.Log1p(%v) = %v is %.3g ulp from log1p", s, got, ulps)
 		}
 	}
 }

@@ -48,8 +48,9 @@ type fastRow struct {
 	L, eL float64 // log1p(s) and its absolute error bound
 }
 
-// fastSum computes t_i into t (0 for −Inf entries and dropped ones, which get drop[i]… the
-// caller marks dropped entries with t_i = −1) and the sum s with its error bound.
+// fastSum sets t_i = e^(x_i − m) for every entry (1 at the first maximum, 0 at −Inf entries,
+// −1 at entries dropped from the sum, which the caller must decide on the slow path) and returns
+// s = Σ_{i≠argmax} t_i and log1p(s) with their error bounds; ok is false when s is not finite.
 func fastSum(x []float64, ri rowInfo, t []float64) (fr fastRow, ok bool) {
 	m := ri.m
 	var sum, comp float64

@@ -72,15 +72,20 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 		for i, ti := range t {
 			switch {
 			case ti == 0:
-				out[i] = zeroValue(f)
+				o := &out[i]
+				o.Format, o.Flag, o.kind = f, fp.Exact, kindF64 // +0, exactly
 				continue
 			case ti < 0 || !ok:
 				pending = append(pending, i)
 				continue
 			}
+			// As accept64, written field by field: out is fresh, and leaving its pointer field
+			// untouched keeps the GC write barrier out of the loop.
 			y := ti / S
-			if v, ok := fi.accept64(y, y*rel); ok {
-				out[i] = v
+			e := y*rel + y*0x1p-52
+			if r, flag, ok := fi.decide64(y-e, y+e); ok {
+				o := &out[i]
+				o.Format, o.Rounded, o.Flag, o.kind, o.a64 = f, r, flag, kindF64, y
 			} else {
 				pending = append(pending, i)
 			}

@@ -20,7 +20,7 @@ import (
 const MaxPrecision = 4096
 
 // startPrecision returns the first working precision of the Ziv loop for f.
-func startPrecision(f fp.Format) uint { return uint(f.Precision()) + 64 }
+func startPrecision(f fp.Format) uint { return uint(f.Precision()) + 40 }
 
 // nextPrecision returns the working precision after w (MPFR's schedule: +64 bits, then ×1.5).
 func nextPrecision(w uint) uint {
@@ -210,8 +210,9 @@ func (fi *fmtInfo) decideCenter(c *center) (Value, bool) {
 	if mag.Cmp(halfQ) >= 0 {
 		return Value{}, false
 	}
-	stand := new(big.Float).SetPrec(uint(P)+4).SetMantExp(big.NewFloat(float64(c.sign)), e-P-2)
-	stand.Add(stand, c.A)
+	// (SetMantExp gives its result the precision of its argument, so the sum is formed apart.)
+	quarter := new(big.Float).SetMantExp(big.NewFloat(float64(c.sign)), e-P-2)
+	stand := new(big.Float).SetPrec(uint(P)+4).Add(quarter, c.A)
 	r, flag := fi.f.Round(stand)
 	return Value{Format: fi.f, Rounded: r, Flag: flag, kind: kindBig, approx: stand}, true
 }
@@ -257,9 +258,6 @@ func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint
 	}
 	return nil
 }
-
-// bigOne is 1.
-var bigOne = big.NewFloat(1)
 
 // noFast disables the float64 fast path (tests compare both paths).
 var noFast bool

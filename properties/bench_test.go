@@ -18,7 +18,7 @@ import (
 func BenchmarkCheck(b *testing.B) {
 	k, _ := kernels.Lookup("softmax/shifted/fp32")
 	for _, n := range []int{32, 1024} {
-		b.Run(fmt.Sprintf("softmax/shifted/fp32/n=%d", n), func(b *testing.B) {
+		b.Run(fmt.Sprintf("softmax-shifted-fp32/n=%d", n), func(b *testing.B) {
 			gen := generators.Row(fp.FP32, generators.Lengths(n))
 			cfg := newConfig(nil)
 			var tgen, tker, tora time.Duration

@@ -41,6 +41,22 @@ func FuzzCEFusedFP32(f *testing.F) { fuzzKernel(f, "ce/fused/fp32") }
 
 func FuzzCEFusedFP64(f *testing.F) { fuzzKernel(f, "ce/fused/fp64") }
 
+func FuzzCEFusedProbBF16(f *testing.F) { fuzzKernel(f, "ce/fusedprob/bf16") }
+
+func FuzzCEFusedProbFP16(f *testing.F) { fuzzKernel(f, "ce/fusedprob/fp16") }
+
+func FuzzCEFusedProbFP32(f *testing.F) { fuzzKernel(f, "ce/fusedprob/fp32") }
+
+func FuzzCEFusedProbFP64(f *testing.F) { fuzzKernel(f, "ce/fusedprob/fp64") }
+
+func FuzzCEGradProbBF16(f *testing.F) { fuzzKernel(f, "cegrad/prob/bf16") }
+
+func FuzzCEGradProbFP16(f *testing.F) { fuzzKernel(f, "cegrad/prob/fp16") }
+
+func FuzzCEGradProbFP32(f *testing.F) { fuzzKernel(f, "cegrad/prob/fp32") }
+
+func FuzzCEGradProbFP64(f *testing.F) { fuzzKernel(f, "cegrad/prob/fp64") }
+
 func FuzzCEGradBF16(f *testing.F) { fuzzKernel(f, "cegrad/bf16") }
 
 func FuzzCEGradFP16(f *testing.F) { fuzzKernel(f, "cegrad/fp16") }

@@ -100,8 +100,9 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 		return
 	}
 	tmp := Verdict{}
+	masked := maskedRows(b)
 	for i := range got {
-		judge(&tmp, k, b, i, got[i], ex[i], tol[i], cfg)
+		judge(&tmp, k, b, masked, i, got[i], ex[i], tol[i], cfg)
 		if len(tmp.Failures) > 0 {
 			f := tmp.Failures[0]
 			f.Message = msg + ": " + f.Message

@@ -85,7 +85,7 @@ func oracleMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	round := fs.Bool("round", false, "round inputs to the format instead of refusing non-members")
 	decimal := fs.Bool("decimal", false, "print shortest round-tripping decimals instead of hex floats")
 	ignore := fs.Int("ignore-index", -100, "ce: target class that marks an ignored row (its loss is 0)")
-	smoothing := fs.Float64("label-smoothing", 0, "ce: label smoothing ε in [0, 1]")
+	smoothing := fs.Float64("label-smoothing", 0, "ce: label smoothing ε in [0, 1] (its float64 value, taken exactly)")
 	weights := fs.String("weights", "", "ce: comma-separated class weights (one per logit), default all 1")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 )
@@ -118,4 +119,13 @@ func TestOracleCommandLongLine(t *testing.T) {
 	if want := "0x1p-01 0x1p-01\n"; stdout != want {
 		t.Errorf("lines before the over-long one: stdout %q, want %q", stdout, want)
 	}
+}
+
+func Example_oracle() {
+	dispatch([]string{"oracle", "-op", "softmax", "-format", "fp16"},
+		strings.NewReader("0 0 0 0\n0 1\n-inf -inf\n"), os.Stdout, os.Stderr)
+	// Output:
+	// 0x1p-02 0x1p-02 0x1p-02 0x1p-02
+	// 0x1.138p-02 0x1.764p-01
+	// nan nan
 }
