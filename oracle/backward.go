@@ -24,8 +24,10 @@ import (
 //	dy over the entries of every distinct finite logit value
 //
 // Other elements are transcendental and nonzero, decided by Ziv's loop on enclosures (the
-// cancellation in dy_i − c is handled by raising the precision). The error is returned for bad
-// shapes or at the precision cap.
+// cancellation in dy_i − c is handled by raising the precision). An entry at the row maximum
+// that lies within e^(−1000) or so of a value or a midpoint of f is decided by the exact
+// analysis of its distance to its limit a/k² (see the package documentation). The error is
+// returned for bad shapes or at the precision cap.
 func SoftmaxBackward(f fp.Format, x, dy []float64, rows, cols int, pol fp.MaskPolicy) ([]Value, error) {
 	fi, err := newFmtInfo(f)
 	if err != nil {
@@ -204,7 +206,8 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		}
 		return r0, eps
 	}
-	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S
+	var c ival        // Σ dy_j·y_j = (Σ dy_j·t_j)/S
+	var md *maxDefect // the exact analysis of entries at the maximum, built when first needed
 	w0 := startPrecision(f)
 	return ziv(fi, "SoftmaxBackward", out, pending,
 		func(w uint) error {
@@ -240,8 +243,25 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		func(i int) *center {
 			if x[i] == ri.m && br.w != w0 {
 				r0, eps := atMax(i, br.iw(br.w)+16)
-				if A := dyadic(r0); A != nil && eps.sign() != 0 {
+				A := dyadic(r0)
+				switch {
+				case A == nil:
+					// Not dyadic, so neither a value nor a midpoint: rounded as a rational.
+					return &center{Q: r0, eps: eps}
+				case eps.sign() != 0:
 					return &center{A: A, eps: eps, sign: eps.sign()}
+				}
+				// A dyadic limit and an ε whose enclosure straddles 0 (a first-order term that
+				// cancels exactly, or one beyond every affordable precision): the exact analysis.
+				if md == nil {
+					md = newMaxDefect(x, dy, ri.m)
+				}
+				if d := md.analyze(dy[i]); d.ok {
+					e := ival{lo: new(big.Float), hi: d.bound}
+					if d.sign < 0 {
+						e = ival{lo: new(big.Float).Neg(d.bound), hi: new(big.Float)}
+					}
+					return &center{A: A, eps: e, sign: d.sign}
 				}
 			}
 			return tinyBackward(x, dy, ri.m, i, br.w)

@@ -542,7 +542,8 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 			func(j int) *center {
 				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them):
 				// (A/k − a_j)/D − A·(1/k − p_j)/D with 1/k − p_j > 0. The center is used when
-				// its rational part is dyadic (a non-dyadic one is never a value or a midpoint).
+				// its rational part is dyadic; a non-dyadic one (never a value or a midpoint) is
+				// rounded as a rational with a bound on |ε| (decideRat).
 				iw := br.iw(br.w)
 				aj := r.a[j]
 				if aj == nil {
@@ -551,12 +552,13 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				Dv := ratIval(D, iw)
 				if r.x[j] != r.ri.m {
 					eps := ivDiv(ivMul(ratIval(r.A, iw), br.y(j), iw), Dv, iw)
-					return &center{A: dyadic(new(big.Rat).Quo(new(big.Rat).Neg(aj), D)), eps: eps, sign: r.A.Sign() * D.Sign()}
+					q := new(big.Rat).Quo(new(big.Rat).Neg(aj), D)
+					return &center{A: dyadic(q), Q: q, eps: eps, sign: r.A.Sign() * D.Sign()}
 				}
 				q := new(big.Rat).Quo(r.A, big.NewRat(int64(br.k), 1))
 				q.Sub(q, aj).Quo(q, D)
 				eps := ivNeg(ivDiv(ivMul(ratIval(r.A, iw), br.yDefect(), iw), Dv, iw))
-				return &center{A: dyadic(q), eps: eps, sign: -r.A.Sign() * D.Sign()}
+				return &center{A: dyadic(q), Q: q, eps: eps, sign: -r.A.Sign() * D.Sign()}
 			})
 		if err != nil {
 			return nil, fmt.Errorf("row %d: %w", n, err)

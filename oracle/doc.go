@@ -56,10 +56,26 @@
 // every contribution lies more than 10^6 below the maximum are decided by the sign of a
 // rescaled sum.
 //
+// A softmax-backward entry at the maximum m of its row (k entries equal m) is a/k² + ε, with
+// a = Σ_{x_j = m} (dy_i − dy_j) exact and ε = O(e^(x_2 − m)), x_2 the next logit. When the
+// enclosure of ε gives no sign (a gap of thousands, or a first-order term that cancels exactly,
+// leaving ε ≈ e^(2(x_2 − m))), k²S²·ε is written as a sum of exponentials e^c of sums of one or
+// two gaps with exact rational coefficients, the largest exponent c* with a nonzero merged
+// coefficient is found exactly (by Lindemann–Weierstrass the sum is zero only if every
+// coefficient is, and its lowest term never is), the terms above c*, whose coefficients cancel,
+// are dropped, and the rest divided by e^(c*), an ordinary-sized number, is enclosed at a few
+// hundred bits: that gives the sign of ε and a bound on |ε| for decideCenter (maxdefect.go).
+// A rational limit that is not dyadic (k not a power of two) is never a value or a midpoint: it
+// is rounded exactly (with big.Rat, ties impossible) at both ends of [a/k² − |ε|, a/k² + |ε|]
+// and decided when they agree (decideRat); the cross-entropy gradients use the same for
+// p_t − 1 with the target among several maxima.
+//
 // The loop stops at MaxPrecision bits with an error wrapping ErrPrecisionCap: never a guess.
-// That can only happen for an exact case the oracle does not detect; the known ones are
-// cancellations between rows of a cross-entropy with negative weights or targets (such as
-// 2·log 2 − log 4), and softmax-backward elements that are rational without being zero.
+// That happens for an exact case the oracle does not detect, and for inputs built to defeat the
+// methods above; the known ones are cancellations between rows of a cross-entropy with negative
+// weights or targets (such as 2·log 2 − log 4), and softmax-backward entries at a maximum whose
+// defect has more than 64 vanishing leading exponents, or a leading exponent below −1.9·10^9 in a
+// row of more than 64 distinct logits spaced too closely for the gap test (maxdefect.go).
 //
 // # Index
 //

@@ -174,10 +174,51 @@ func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
 // A center describes an exact value of the form A + ε, with A an exact dyadic, ε enclosed by eps
 // and of the known strict sign sign (±1). It decides values such as LSE = m + log1p(s) with s
 // below 2^−50000, whose enclosures at any affordable precision contain the format value m.
+// When A is nil and Q is set, the value is Q + ε with Q an exact rational that need not be
+// dyadic, ε enclosed by eps with any sign (decideRat).
 type center struct {
 	A    *big.Float
+	Q    *big.Rat
 	eps  ival
 	sign int
+}
+
+// decideRat rounds Q + ε for an exact rational Q and |ε| ≤ E (E the larger magnitude of the
+// ends of eps): it succeeds when the exact rationals Q − E and Q + E, rounded once each by
+// ratValue (exact, ties included), give the same value with the same flag other than Exact,
+// have one sign, and lie in one binade of the format, and E ≤ 2^−22·ulp. Rounding is monotone
+// and the flag depends only on the rounded value and on which side of the underflow threshold
+// the exact value lies, so every real in [Q − E, Q + E], the exact value included, rounds alike;
+// the approximation carried is Q's (ratValue's, within 2^−(p+64) relative), within 2^−21 ulp of
+// the exact value. It is meant for Q not dyadic, which is never a value or a midpoint of the
+// format, so that it decides as soon as E is below Q's distance to the nearest of them.
+func (fi *fmtInfo) decideRat(q *big.Rat, eps ival) (Value, bool) {
+	if q == nil || eps.lo == nil || eps.lo.IsInf() || eps.hi.IsInf() {
+		return Value{}, false
+	}
+	mag := new(big.Float).Abs(eps.lo)
+	if h := new(big.Float).Abs(eps.hi); h.Cmp(mag) > 0 {
+		mag = h
+	}
+	e, _ := mag.Rat(nil)
+	lo := new(big.Rat).Sub(q, e)
+	hi := new(big.Rat).Add(q, e)
+	if lo.Sign() == 0 || hi.Sign() == 0 || lo.Sign() != hi.Sign() {
+		return Value{}, false
+	}
+	v1, v2 := ratValue(fi.f, lo), ratValue(fi.f, hi)
+	if v1.Flag != v2.Flag || v1.Flag == fp.Exact || math.Float64bits(v1.Rounded) != math.Float64bits(v2.Rounded) && !(math.IsNaN(v1.Rounded) && math.IsNaN(v2.Rounded)) {
+		return Value{}, false
+	}
+	// Truncation toward zero keeps a number in its binade (powers of two are representable).
+	P := uint(fi.p) + 64
+	tlo := new(big.Float).SetPrec(P).SetMode(big.ToZero).SetRat(lo)
+	thi := new(big.Float).SetPrec(P).SetMode(big.ToZero).SetRat(hi)
+	ue := fi.f.UlpExp(tlo)
+	if ue != fi.f.UlpExp(thi) || mag.Sign() != 0 && mag.MantExp(nil) > ue-22 {
+		return Value{}, false
+	}
+	return Value{Format: fi.f, Rounded: v1.Rounded, Flag: v1.Flag, kind: kindBig, approx: ratValue(fi.f, q).Exact()}, true
 }
 
 // decideCenter rounds A + ε when |ε| is below half the quantum q = 2^(e−P) of the P-bit grid
@@ -189,6 +230,9 @@ type center struct {
 // is within q ≤ 2^−23 ulp of the exact value. For A = 0 the value ±|ε| ≤ 2^−22·MinSubnormal
 // rounds to ±0 with Underflow.
 func (fi *fmtInfo) decideCenter(c *center) (Value, bool) {
+	if c != nil && c.A == nil && c.Q != nil {
+		return fi.decideRat(c.Q, c.eps)
+	}
 	if c == nil || c.sign == 0 || c.A == nil {
 		return Value{}, false
 	}
