@@ -125,13 +125,18 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 				}
 			}
 			if cl == CEZeroWeights {
-				all := bitGen.Draw(t, "all-zero")
-				c.CE.Weights = fill(t, n, func(t *rapid.T) float64 {
-					if all || bitGen.Draw(t, "zero") {
-						return 0
-					}
-					return weight(t)
-				})
+				// fill's element must draw from rapid (an element group that uses no data
+				// makes rapid panic), so the all-zero case is a constant row instead.
+				if bitGen.Draw(t, "all-zero") {
+					c.CE.Weights = constRow(n, 0)
+				} else {
+					c.CE.Weights = fill(t, n, func(t *rapid.T) float64 {
+						if bitGen.Draw(t, "zero") {
+							return 0
+						}
+						return weight(t)
+					})
+				}
 				c.CE.Weights[c.Targets[0]] = 0
 			}
 		case CEIgnoreSome, CEIgnoreAll:

@@ -157,14 +157,29 @@ func softmaxBackward[F accum](dx, x, dy []F) {
 // even where its log-probability is −Inf (no 0·Inf = NaN). Relative error of each row's loss
 // ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the sums (NUMERICS §3, §8).
 func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
-	var sum, den F
 	eps := F(o.LabelSmoothing)
+	// The mean's denominator comes first, so that each row's weight is scaled by 1/D before the
+	// sum: Σ_n (w_n/D)·l_n cannot overflow where the mean itself does not (the scaled weights sum
+	// to 1), as w·l in float32 would for bf16 logits near the top of the range.
+	den := F(1)
+	if o.Reduction == ReduceMean {
+		den = 0
+		for r := 0; r < rows; r++ {
+			if t[r] != o.IgnoreIndex {
+				den += wOf[F](o, t[r])
+			}
+		}
+	}
+	scale := den
+	if den == 0 {
+		scale = 1 // 0/0 (every row ignored or weighted 0) is settled by the final division
+	}
+	var sum F
 	for r := 0; r < rows; r++ {
 		var l F
 		if t[r] != o.IgnoreIndex {
 			xr := x[r*cols : (r+1)*cols]
 			w := wOf[F](o, t[r])
-			den += w
 			m, k, nan := rowMax(xr)
 			switch {
 			case w == 0 && eps == 0:
@@ -174,16 +189,16 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 			default:
 				ls := log1pF(sumExpShifted(xr, m, k))
 				if w != 0 {
-					l = w * ((m - xr[t[r]]) + ls)
+					l = F(w/scale) * ((m - xr[t[r]]) + ls)
 				}
 				if eps != 0 {
 					var sm F
 					for c, v := range xr {
 						if wc := wOf[F](o, c); wc != 0 {
-							sm += F(wc * ((m - v) + ls))
+							sm += F(F(wc/(F(cols)*scale)) * ((m - v) + ls))
 						}
 					}
-					l = F((1-eps)*l) + F(eps/F(cols))*sm
+					l = F((1-eps)*l) + F(eps*sm)
 				}
 			}
 		}
@@ -192,11 +207,12 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 		}
 		sum += l
 	}
-	switch o.Reduction {
-	case ReduceSum:
-		dst[0] = sum
-	case ReduceMean:
+	switch {
+	case o.Reduction == ReduceNone:
+	case den == 0:
 		dst[0] = sum / den
+	default:
+		dst[0] = sum
 	}
 }
 

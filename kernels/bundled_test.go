@@ -56,6 +56,7 @@ func TestBundledSpecialCases(t *testing.T) {
 		{"ce/fused/fp32", &Args{Rows: 2, Cols: 2, X: []float64{0, 0, 0, 0}, Targets: []int{-100, -100}, CE: CEOptions{IgnoreIndex: -100}}, []float64{nan}, "every row ignored: mean is 0/0 = NaN as in PyTorch"},
 		{"ce/fused/fp64", &Args{Rows: 1, Cols: 2, X: []float64{0, -inf}, Targets: []int{1}, CE: CEOptions{IgnoreIndex: -100, Reduction: ReduceNone}}, []float64{inf}, "the target's logit is −Inf: +Inf loss"},
 		{"ce/fused/fp32", &Args{Rows: 1, Cols: 2, X: []float64{0, -inf}, Targets: []int{0}, CE: CEOptions{IgnoreIndex: -100, Reduction: ReduceSum}}, []float64{0}, "a −Inf non-target logit contributes exactly 0"},
+		{"ce/fused/bf16", &Args{Rows: 1, Cols: 2, X: []float64{fp.BF16.MaxFinite(), 0}, Targets: []int{1}, CE: CEOptions{Weights: []float64{2, 2}, IgnoreIndex: -100}}, []float64{fp.BF16.MaxFinite()}, "w·l = 2·max overflows float32, but the mean w·l/w = max does not"},
 		{"ce/fusedprob/bf16", &Args{Rows: 1, Cols: 2, X: []float64{0, -inf}, Probs: []float64{1, 0}, CE: CEOptions{Reduction: ReduceNone}}, []float64{0}, "zero mass on a −Inf logit contributes 0 (xlogy), not 0·Inf = NaN"},
 		{"ce/fusedprob/fp64", &Args{Rows: 2, Cols: 2, X: []float64{0, 0, 0, 0}, Probs: []float64{0.5, 0.5, 1, 0}, CE: CEOptions{Reduction: ReduceMean}}, []float64{math.Ln2}, "equal logits: −log ½ per row, mean over rows"},
 		{"cegrad/prob/fp16", &Args{Rows: 1, Cols: 2, X: []float64{0, 0}, Probs: []float64{1, 0}, CE: CEOptions{Reduction: ReduceMean}}, []float64{-0.5, 0.5}, "p − t' = (½ − 1, ½ − 0) exactly"},

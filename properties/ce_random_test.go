@@ -2,6 +2,8 @@ package properties
 
 import (
 	"context"
+	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 
@@ -74,6 +76,25 @@ func TestCrossEntropyRandomCases(t *testing.T) {
 					t.Errorf("%s: %d of %d cases fail", k.Name, bad, cases)
 				}
 			})
+		}
+	}
+}
+
+// A regression found by the 100,000-case run: x + c must be exact for the shift-invariance
+// property, and y − c == x does not prove it (it can round back to x).
+func TestShiftConstantIsExact(t *testing.T) {
+	x := []float64{math.Float64frombits(0xc0862e42fefa39eb), math.Float64frombits(0xc0902e42fefa39ec), math.Float64frombits(0x40862e42fefa39ef), math.Float64frombits(0x40862e42fefa39ef)}
+	k, _ := kernels.Lookup("softmax/online/fp64")
+	a := &kernels.Args{Rows: 2, Cols: 2, X: x}
+	c, ok := shiftConstant(k, a)
+	if !ok {
+		return
+	}
+	for _, v := range x {
+		s := new(big.Float).SetPrec(0).SetFloat64(v)
+		s.SetPrec(2100).Add(s, new(big.Float).SetFloat64(c))
+		if f, acc := s.Float64(); acc != big.Exact {
+			t.Fatalf("x = %x, c = %x: x + c = %x is not exact", v, c, f)
 		}
 	}
 }

@@ -41,6 +41,9 @@ func (r *recorder) Failed() bool              { return r.failed }
 func find(t *testing.T, k *kernels.Kernel, opts ...Option) (v Verdict, ok bool) {
 	t.Helper()
 	setFlag(t, "rapid.nofailfile", "true")
+	// A fixed seed: these tests assert properties of rapid's minimal counterexample, which
+	// depend on the draws (with some seeds a long row does not shrink below its length bucket).
+	setFlag(t, "rapid.seed", "1")
 	cfg := newConfig(opts)
 	cfg.onFail = func(w Verdict) { v, ok = w, true }
 	var r recorder

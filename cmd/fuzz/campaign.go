@@ -179,7 +179,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 		return nil, err
 	}
 	if c.Shrink {
-		shrinkExamples(context.WithoutCancel(ctx), r, c.Kernels)
+		shrinkExamples(context.WithoutCancel(ctx), r, c.Kernels, workers)
 	}
 	return r, nil
 }
@@ -364,57 +364,81 @@ func failsLike(ctx context.Context, k *kernels.Kernel, prop string) shrinking.Pr
 	}
 }
 
-// shrinkExamples minimises every kept counterexample of r and refreshes its record. It is
-// deterministic, so shards shrink the same case the same way.
-func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel) {
+// shrinkExamples minimises every kept counterexample of r on the given number of workers and
+// refreshes each record. Each shrink is deterministic and independent of the others, so shards
+// and worker counts shrink the same case the same way.
+func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel, workers int) {
 	byName := map[string]*kernels.Kernel{}
 	for _, k := range ks {
 		byName[k.Name] = k
 	}
-	for ci := range r.Cells {
-		cell := &r.Cells[ci]
-		k := byName[cell.Kernel]
-		if k == nil {
-			continue
-		}
-		for ei := range cell.Examples {
-			ex := &cell.Examples[ei]
-			orig, err := shrinking.ParseCase(ex.Input)
-			if err != nil {
-				continue
-			}
-			small, st, err := shrinking.Minimize(orig, failsLike(ctx, k, ex.Property), shrinking.Options{MaxCalls: 1500})
-			if err != nil {
-				continue
-			}
-			c, err := fromShrinking(small)
-			if err != nil {
-				continue
-			}
-			v := properties.Evaluate(ctx, k, c)
-			var f *properties.Failure
-			for j := range v.Failures {
-				if v.Failures[j].Property == ex.Property {
-					f = &v.Failures[j]
-					break
+	type task struct{ cell, ex int }
+	tasks := make(chan task)
+	var wg sync.WaitGroup
+	for range max(workers, 1) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range tasks {
+				cell := &r.Cells[t.cell]
+				if nx := shrinkOne(ctx, byName[cell.Kernel], &cell.Examples[t.ex]); nx != nil {
+					cell.Examples[t.ex] = *nx
 				}
 			}
-			if f == nil {
-				continue
-			}
-			worst, _ := worstOutput(&v)
-			nx := counterexample(k, ex.Case, c, &v, f, worst)
-			nx.Original, nx.ShrinkCalls = ex.Input, st.Calls
-			if nx.Input == nx.Original {
-				nx.Original = ""
-			}
-			if src, err := shrinking.GoTest(k.Name, ex.Property, nx.Class, small, shrinking.GoTestOptions{}); err == nil {
-				nx.GoTest = src
-			}
-			*ex = *nx
-		}
-		sort.Slice(cell.Examples, func(a, b int) bool { return cell.Examples[a].Class < cell.Examples[b].Class })
+		}()
 	}
+	for ci := range r.Cells {
+		if byName[r.Cells[ci].Kernel] == nil {
+			continue
+		}
+		for ei := range r.Cells[ci].Examples {
+			tasks <- task{ci, ei}
+		}
+	}
+	close(tasks)
+	wg.Wait()
+	for ci := range r.Cells {
+		ex := r.Cells[ci].Examples
+		sort.Slice(ex, func(a, b int) bool { return ex[a].Class < ex[b].Class })
+	}
+}
+
+// shrinkOne returns the shrunk record of ex, or nil when it cannot be shrunk (the case no longer
+// fails the same property, or the record cannot be parsed).
+func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexample) *reports.Counterexample {
+	orig, err := shrinking.ParseCase(ex.Input)
+	if err != nil {
+		return nil
+	}
+	small, st, err := shrinking.Minimize(orig, failsLike(ctx, k, ex.Property), shrinking.Options{MaxCalls: 1500})
+	if err != nil {
+		return nil
+	}
+	c, err := fromShrinking(small)
+	if err != nil {
+		return nil
+	}
+	v := properties.Evaluate(ctx, k, c)
+	var f *properties.Failure
+	for j := range v.Failures {
+		if v.Failures[j].Property == ex.Property {
+			f = &v.Failures[j]
+			break
+		}
+	}
+	if f == nil {
+		return nil
+	}
+	worst, _ := worstOutput(&v)
+	nx := counterexample(k, ex.Case, c, &v, f, worst)
+	nx.Original, nx.ShrinkCalls = ex.Input, st.Calls
+	if nx.Input == nx.Original {
+		nx.Original = ""
+	}
+	if src, err := shrinking.GoTest(k.Name, ex.Property, nx.Class, small, shrinking.GoTestOptions{}); err == nil {
+		nx.GoTest = src
+	}
+	return nx
 }
 
 // format names for flags.
