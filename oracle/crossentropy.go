@@ -94,9 +94,9 @@ type ceRow struct {
 	nan     bool       // the row's loss and gradient are NaN
 	inf     int        // ±1: the loss is ±Inf (a nonzero coefficient on a −Inf logit); 2: NaN (both)
 	a       []*big.Rat // coefficients (nil entries are 0)
-	A, R    *big.Rat
-	denom   *big.Rat // the row's share of the mean's denominator
-	br      *bigRow  // for rows whose loss or gradient is transcendental
+	A, R    *big.Rat   // A = Σ_c a_c over every class; R = Σ a_c·d_c over the finite logits
+	denom   *big.Rat   // the row's share of the mean's denominator
+	br      *bigRow    // for rows whose loss or gradient is transcendental
 }
 
 // exactL reports whether L is rational for the row (a single finite entry: L = 0).
@@ -126,6 +126,10 @@ func (r *ceRow) finish() {
 		if ac == nil || ac.Sign() == 0 {
 			continue
 		}
+		// A sums every coefficient, −Inf classes included: the gradient A·p_j − a_j is finite
+		// even where the loss is ±Inf (PyTorch's log_softmax backward g_j − p_j·Σ_c g_c with
+		// g_c = −a_c), and the loss uses A only when no −Inf class has a nonzero coefficient.
+		r.A.Add(r.A, ac)
 		if math.IsInf(r.x[c], -1) {
 			s := ac.Sign() // a_c·(L − (−Inf)) = sign(a_c)·Inf
 			if r.inf != 0 && r.inf != s {
@@ -135,7 +139,6 @@ func (r *ceRow) finish() {
 			}
 			continue
 		}
-		r.A.Add(r.A, ac)
 		t.SetFloat64(r.x[c] - 0) // exact
 		d := new(big.Rat).Sub(&t, ratOf(r.ri.m))
 		r.R.Add(r.R, d.Mul(d, ac))
@@ -447,6 +450,9 @@ func ceLoss(fi *fmtInfo, op string, rs []ceRow, D *big.Rat, red Reduction) ([]Va
 //	ignored rows: +0
 //	a row with a NaN or +Inf logit, or every logit −Inf: NaN
 //	−Inf logit j (p_j = 0): −a_j/D, exactly
+//	a nonzero a_c on a −Inf logit (e.g. the target's): the loss is +Inf but the gradient is
+//	finite, with A_n summing every class, −Inf ones included (PyTorch's autograd:
+//	logits [0, −Inf], target 1 give [1, −1])
 //	all finite logits of a row equal (p = 1/k), or A_n = 0: exact rationals, rounded once (e.g.
 //	fp16, 4096 equal logits: the target's 1/4096 − 1 is a midpoint and rounds to −1)
 //	mean with Σ w_t = 0 (every row ignored): NaN

@@ -92,6 +92,30 @@ func (a *Accumulator) Wants(k Key, class string, i int64) bool {
 	return true
 }
 
+// WantsWorst reports whether a failing case with ulp error ulp at case index i would become the
+// cell's worst example now (the largest ulp error; ties go to the smallest case index).
+func (a *Accumulator) WantsWorst(k Key, ulp float64, i int64) bool {
+	if math.IsNaN(ulp) {
+		return false
+	}
+	c := a.cells[k]
+	if c == nil {
+		return true
+	}
+	for _, e := range c.cell.Examples {
+		if e.Worst {
+			return beatsWorst(ulp, i, &e)
+		}
+	}
+	return true
+}
+
+// beatsWorst orders worst-case candidates: larger ulp error first, then smaller case index.
+func beatsWorst(ulp float64, i int64, w *Counterexample) bool {
+	wu := float64(w.ULP)
+	return ulp > wu || ulp == wu && i < w.Case
+}
+
 // Add records one observation.
 func (a *Accumulator) Add(o Observation) {
 	c := a.cell(o.Key)
@@ -109,6 +133,11 @@ func (a *Accumulator) Add(o Observation) {
 				e.Property = o.Property
 			}
 			c.cell.Examples = addExample(c.cell.Examples, e)
+			if !math.IsNaN(o.ULP) {
+				w := e
+				w.Worst, w.ULP = true, Float(o.ULP)
+				c.cell.Examples = addExample(c.cell.Examples, w)
+			}
 		}
 	}
 	if !math.IsNaN(o.ULP) {
@@ -126,10 +155,18 @@ func (a *Accumulator) Add(o Observation) {
 	}
 }
 
-// addExample keeps, per class, the example with the smallest case index.
+// addExample keeps, per class, the example with the smallest case index, and one Worst example:
+// the largest ulp error, ties to the smallest case index. Both rules are commutative and
+// associative, so merging keeps them exact.
 func addExample(ex []Counterexample, e Counterexample) []Counterexample {
 	for i := range ex {
-		if ex[i].Class == e.Class {
+		switch {
+		case e.Worst && ex[i].Worst:
+			if beatsWorst(float64(e.ULP), e.Case, &ex[i]) {
+				ex[i] = e
+			}
+			return ex
+		case !e.Worst && !ex[i].Worst && ex[i].Class == e.Class:
 			if e.Case < ex[i].Case {
 				ex[i] = e
 			}
@@ -137,7 +174,15 @@ func addExample(ex []Counterexample, e Counterexample) []Counterexample {
 		}
 	}
 	ex = append(ex, e)
-	slices.SortFunc(ex, func(a, b Counterexample) int { return cmp.Compare(a.Class, b.Class) })
+	slices.SortFunc(ex, func(a, b Counterexample) int {
+		if a.Worst != b.Worst {
+			if a.Worst {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Compare(a.Class, b.Class)
+	})
 	return ex
 }
 

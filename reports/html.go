@@ -93,7 +93,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 }
 
 func anchor(cl *Cell, ex *Counterexample) string {
-	return "f-" + ident(cl.Kernel+"-"+cl.Op+"-"+cl.Format+"-"+cl.Property+"-"+ex.Class)
+	return "f-" + ident(cl.Kernel+"-"+cl.Op+"-"+cl.Format+"-"+cl.Property+"-"+ex.Title())
 }
 
 func ident(s string) string {
@@ -189,7 +189,7 @@ func sameFloat(a, b Float) bool {
 
 func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample) {
 	e := html.EscapeString
-	fmt.Fprintf(b, "<div class=\"finding\" id=\"%s\">\n<h3>%s: %s (case %d)</h3>\n", anchor(cl, ex), e(cl.Key.String()), e(ex.Class), ex.Case)
+	fmt.Fprintf(b, "<div class=\"finding\" id=\"%s\">\n<h3>%s: %s (case %d)</h3>\n", anchor(cl, ex), e(cl.Key.String()), e(ex.Title()), ex.Case)
 	if ex.Message != "" {
 		fmt.Fprintf(b, "<p>%s</p>\n", e(ex.Message))
 	}

@@ -157,7 +157,7 @@ func mdCell(s string) string {
 }
 
 func writeExampleMD(b *bufio.Writer, cl *Cell, e *Counterexample) {
-	fmt.Fprintf(b, "### %s: %s (case %d)\n\n", cl.Key, e.Class, e.Case)
+	fmt.Fprintf(b, "### %s: %s (case %d)\n\n", cl.Key, e.Title(), e.Case)
 	if e.Message != "" {
 		fmt.Fprintf(b, "%s\n\n", e.Message)
 	}

@@ -71,8 +71,12 @@ func TestMergeShardsEqualsUnsharded(t *testing.T) {
 			c.Key, c.Cases, len(c.Points), n, SampleSmallestHash)
 	}
 	// Examples are the failures with the smallest case index per class: found by brute force.
+	// (The Worst example is checked below.)
 	for _, cl := range whole.Cells {
 		for _, ex := range cl.Examples {
+			if ex.Worst {
+				continue
+			}
 			for i := int64(0); i < ex.Case; i++ {
 				a := NewAccumulator(synthMeta(seed, Unsharded()))
 				synthObserve(a, seed, i)
@@ -82,6 +86,49 @@ func TestMergeShardsEqualsUnsharded(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestWorstIsLargestError checks the Worst example of every cell against a brute-force scan: the
+// failing case with the largest ulp error, ties to the smallest case index.
+func TestWorstIsLargestError(t *testing.T) {
+	const seed, n = 11, 600
+	a := NewAccumulator(synthMeta(seed, Unsharded()))
+	for i := int64(0); i < n; i++ {
+		synthObserve(a, seed, i)
+	}
+	for _, cl := range a.Report().Cells {
+		var worst *Counterexample
+		for j := range cl.Examples {
+			if cl.Examples[j].Worst {
+				worst = &cl.Examples[j]
+			}
+		}
+		if cl.Failures == 0 || cl.Hist.Total() == 0 {
+			if worst != nil {
+				t.Errorf("%v: a worst example without measured failures", cl.Key)
+			}
+			continue
+		}
+		if worst == nil {
+			t.Fatalf("%v: %d failures but no worst example", cl.Key, cl.Failures)
+		}
+		bestULP, bestCase := math.Inf(-1), int64(-1)
+		for i := int64(0); i < n; i++ {
+			b := NewAccumulator(synthMeta(seed, Unsharded()))
+			synthObserve(b, seed, i)
+			for _, c2 := range b.Report().Cells {
+				if c2.Key != cl.Key || c2.Failures == 0 {
+					continue
+				}
+				if u := float64(c2.MaxULP); u > bestULP {
+					bestULP, bestCase = u, i
+				}
+			}
+		}
+		if worst.Case != bestCase {
+			t.Errorf("%v: worst example is case %d (ulp %v), brute force says case %d (ulp %v)", cl.Key, worst.Case, float64(worst.ULP), bestCase, bestULP)
 		}
 	}
 }
@@ -135,12 +182,15 @@ func TestMergeSynthetic(t *testing.T) {
 		{"zeros", float64(c.Hist.Zero), 1, "bucketwise sum"},
 		{"p50", float64(c.P50), 3.125, "errors 0, 0.25, 3, 5, Inf: rank ⌈0.5·5⌉ = 3 is 3, in the bucket [3, 3.125) of octave [2, 4)"},
 		{"p99", float64(c.P99), math.Inf(1), "rank 5 is the Inf bucket"},
-		{"examples", float64(len(c.Examples)), 2, "one per class"},
+		{"examples", float64(len(c.Examples)), 3, "one per class, plus the worst (case 3, an infinite error)"},
 	}
 	for _, ck := range checks {
 		if ck.got != ck.want {
 			t.Errorf("%s = %v, want %v (%s)", ck.name, ck.got, ck.want, ck.reason)
 		}
+	}
+	if w := c.Examples[len(c.Examples)-1]; !w.Worst || w.Case != 3 || w.Message != "case 3" {
+		t.Errorf("worst example = case %d %q (worst=%v), want case 3, the largest error", w.Case, w.Message, w.Worst)
 	}
 	if f := c.First(); f == nil || f.Case != 1 || f.Message != "case 1" || f.Class != "precision" {
 		t.Errorf("first example %+v, want case 1 (the smaller precision failure)", f)

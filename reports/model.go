@@ -91,7 +91,7 @@ type Cell struct {
 	MaxULP        Float            `json:"max_ulp"`        // exact maximum of the measured ulp errors
 	P50           Float            `json:"p50_ulp"`        // from Hist (upper bound, see the package doc)
 	P99           Float            `json:"p99_ulp"`        // from Hist
-	Examples      []Counterexample `json:"examples"`       // at most one per class, the smallest case index; sorted by class
+	Examples      []Counterexample `json:"examples"`       // per class the smallest case index, plus the largest ulp error (Worst); sorted by class
 	Points        []Point          `json:"points"`         // scatter sample, sorted by case
 	BoundCurve    []XY             `json:"bound_curve"`    // the theoretical bound (ulps) against x_max − x_min
 }
@@ -138,16 +138,17 @@ type Counterexample struct {
 	Weights     []Num             `json:"weights,omitempty"`
 	Params      map[string]string `json:"params,omitempty"`
 	OutFormat   string            `json:"out_format"`
-	Output      []Num             `json:"output"`       // the kernel's output
-	Oracle      []Num             `json:"oracle"`       // the correctly rounded exact output
-	Index       int               `json:"index"`        // the worst output element, −1 when not applicable
-	ULP         Float             `json:"ulp"`          // its ulp error
-	Bound       Float             `json:"bound"`        // the tolerance it broke, in ulps (NaN when not applicable)
-	Input       string            `json:"input"`        // canonical case text (shrinking.Case.String)
-	Original    string            `json:"original"`     // the case text before shrinking ("" when not shrunk)
-	ShrinkCalls int               `json:"shrink_calls"` // predicate calls the shrinker made
-	Replay      string            `json:"replay"`       // a command that replays Input
-	GoTest      string            `json:"go_test"`      // a Go test that reproduces it ("" when not generated)
+	Output      []Num             `json:"output"`          // the kernel's output
+	Oracle      []Num             `json:"oracle"`          // the correctly rounded exact output
+	Index       int               `json:"index"`           // the worst output element, −1 when not applicable
+	ULP         Float             `json:"ulp"`             // its ulp error
+	Bound       Float             `json:"bound"`           // the tolerance it broke, in ulps (NaN when not applicable)
+	Input       string            `json:"input"`           // canonical case text (shrinking.Case.String)
+	Original    string            `json:"original"`        // the case text before shrinking ("" when not shrunk)
+	ShrinkCalls int               `json:"shrink_calls"`    // predicate calls the shrinker made
+	Replay      string            `json:"replay"`          // a command that replays Input
+	GoTest      string            `json:"go_test"`         // a Go test that reproduces it ("" when not generated)
+	Worst       bool              `json:"worst,omitempty"` // the cell's failing case with the largest ulp error, not the first of its class
 }
 
 // Num is one floating-point value written three ways: exact hex (Go's %x of the float64, which
@@ -233,4 +234,12 @@ func (r *Report) WithoutTiming() *Report {
 	c := *r
 	c.Timing = nil
 	return &c
+}
+
+// Title is how writers name the example: its class, and "largest error" for the Worst one.
+func (e *Counterexample) Title() string {
+	if e.Worst {
+		return e.Class + ", largest error"
+	}
+	return e.Class
 }

@@ -53,7 +53,7 @@ func synthObserve(a *Accumulator, seed uint64, i int64) {
 			}
 		}
 		o := Observation{Key: key, Case: i, Failed: failed, Class: class, ULP: ulp, XRange: xr, Bound: bound, N: 8}
-		if failed && a.Wants(key, class, i) {
+		if failed && (a.Wants(key, class, i) || a.WantsWorst(key, ulp, i)) {
 			x := []float64{xr, 0, -1, f.MinSubnormal()}
 			for j := range x {
 				x[j], _ = f.RoundFloat64(x[j])

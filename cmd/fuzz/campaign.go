@@ -227,7 +227,7 @@ func observe(acc *reports.Accumulator, k *kernels.Kernel, i int64, c generators.
 		if f := first[p]; f != nil {
 			failed = true
 			o.Failed, o.Class = true, string(f.Class)
-			if acc.Wants(key, o.Class, i) {
+			if acc.Wants(key, o.Class, i) || acc.WantsWorst(key, o.ULP, i) {
 				o.Example = counterexample(k, i, c, v, f, worst)
 			}
 		}
@@ -347,14 +347,17 @@ func reductionName(r generators.Reduction) string {
 }
 
 // failsLike returns the shrinking predicate for property prop of kernel k: the case fails prop,
-// with the failure's class.
-func failsLike(ctx context.Context, k *kernels.Kernel, prop string) shrinking.Predicate {
+// with the failure's class, and its largest ulp error is at least minULP.
+func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64) shrinking.Predicate {
 	return func(s shrinking.Case) (bool, string) {
 		c, err := fromShrinking(s)
 		if err != nil {
 			return false, ""
 		}
 		v := properties.Evaluate(ctx, k, c)
+		if v.MaxUlp < minULP {
+			return false, ""
+		}
 		for _, f := range v.Failures {
 			if f.Property == prop {
 				return true, string(f.Class)
@@ -410,7 +413,13 @@ func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexampl
 	if err != nil {
 		return nil
 	}
-	small, st, err := shrinking.Minimize(orig, failsLike(ctx, k, ex.Property), shrinking.Options{MaxCalls: 1500})
+	pred := failsLike(ctx, k, ex.Property, 0)
+	if ex.Worst {
+		// The worst case shrinks only as far as it stays at least half as wrong, so that it
+		// keeps showing the failure at its largest (a saturated fp16 sum, not a rounding slip).
+		pred = failsLike(ctx, k, ex.Property, float64(ex.ULP)/2)
+	}
+	small, st, err := shrinking.Minimize(orig, pred, shrinking.Options{MaxCalls: 1500})
 	if err != nil {
 		return nil
 	}
@@ -432,6 +441,9 @@ func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexampl
 	worst, _ := worstOutput(&v)
 	nx := counterexample(k, ex.Case, c, &v, f, worst)
 	nx.Original, nx.ShrinkCalls = ex.Input, st.Calls
+	if ex.Worst {
+		nx.Worst, nx.ULP = true, reports.Float(v.MaxUlp)
+	}
 	if nx.Input == nx.Original {
 		nx.Original = ""
 	}
