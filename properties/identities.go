@@ -9,12 +9,14 @@ import (
 	"math"
 	"time"
 
+	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/kernels"
 	"github.com/ulpcheck/ulpcheck/oracle"
 )
 
 // identities checks the output-only identities: softmax in [0, 1] and Σ softmax = 1 within the
-// sum of the element tolerances; log-softmax ≤ 0; x_max ≤ LSE ≤ x_max + log n + the tolerance
+// sum of the element tolerances; log-softmax ≤ 0 and exp(log-softmax) consistent with the exact
+// softmax (expLogConsistent); x_max ≤ LSE ≤ x_max + log n + the tolerance
 // (rows of equal entries reach the upper end); cross-entropy ≥ 0 when the weights are. The
 // one-sided limits 0, 1, x_max are exact: a kernel whose rounding is monotone cannot cross them.
 func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, ex []oracle.Value, tol []float64, cfg *config) {
@@ -58,6 +60,15 @@ func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, e
 				return
 			}
 		}
+		if cfg.skip[PropExpLog] {
+			return
+		}
+		for i, y := range got {
+			if msg := expLogConsistent(k.OutFormat(), y, ex[i], tol[i]); msg != "" {
+				bad(PropExpLog, i, msg)
+				return
+			}
+		}
 	case kernels.OpLSE:
 		for r := 0; r < rows; r++ {
 			st := statsOf(a.X[r*cols : (r+1)*cols])
@@ -86,6 +97,47 @@ func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, e
 			}
 		}
 	}
+}
+
+// expLogConsistent checks one log-softmax output ℓ̂ against the exact softmax p = e^ℓ (ℓ the
+// exact log-softmax, e its oracle value, tol its absolute tolerance): exp(ℓ̂) must lie within
+// the error that the log-softmax tolerance allows in the probability domain. It returns "" when
+// the output is consistent, and the reason otherwise.
+//
+// The allowed error follows from the tolerance, not from softmax's own bound: with
+// |ℓ̂ − ℓ| ≤ τ, |e^ℓ̂ − e^ℓ| = e^ℓ·|e^(ℓ̂−ℓ) − 1| ≤ e^ℓ·expm1(τ), to first order e^ℓ·τ. For the
+// condition-aware tolerance τ ≈ S·(3 + n + d)·|ℓ|·u, so the allowed relative error of exp(ℓ̂) is
+// about |ℓ|·S·(3 + n + d)·u, larger than softmax's S·(n + 2 + 2d)·u by the condition number
+// |ℓ| of exp at ℓ: softmax's own tolerance would flag correct log-softmax kernels on entries far
+// below the maximum. The check is
+//
+//	|exp(ℓ̂) − exp(ℓ₆₄)| ≤ exp(ℓ₆₄)·expm1(τ′)·(1 + 2^−50) + 2^−51·(exp(ℓ̂) + exp(ℓ₆₄)) + 2^−1073
+//
+// with exp the float64 math.Exp (within 1 ulp, so each evaluation is within 2^−52 relative plus
+// half the smallest subnormal), ℓ₆₄ = e.Float64() (within 2^−21·ulp_out(ℓ) of ℓ) and
+// τ′ = τ + 2^−17·ulp_out(ℓ), which covers that and the 2^−18-ulp measurement slack with which
+// the accuracy property judges ℓ̂. A kernel that passes the accuracy property therefore passes
+// this one; its value is the probability-domain view (and it still holds when accuracy is
+// skipped or judged with another model): a log-softmax off by a constant shift c scales every
+// exp(ℓ̂) by e^c and fails as soon as |c| exceeds τ.
+//
+// Special cases are:
+//
+//	ℓ̂ or ℓ NaN or ±Inf: not checked (masking and propagation judge those outputs)
+//	τ NaN or +Inf (no finite bound): not checked
+func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) string {
+	l := e.Float64()
+	if math.IsNaN(got) || math.IsInf(got, 0) || math.IsNaN(l) || math.IsInf(l, 0) || math.IsNaN(tol) || math.IsInf(tol, 0) {
+		return ""
+	}
+	tau := tol + 0x1p-17*out.Ulp(l)
+	q, p := math.Exp(got), math.Exp(l)
+	allowed := p*math.Expm1(tau)*(1+0x1p-50) + 0x1p-51*(q+p) + 0x1p-1073
+	if d := math.Abs(q - p); !(d <= allowed) {
+		return fmt.Sprintf("exp(log-softmax) = %s, exact softmax = %s: |Δ| = %.3g > %.3g (e^ℓ·expm1(τ), τ = %.3g the log-softmax tolerance)",
+			hexf(q), hexf(p), d, allowed, tau)
+	}
+	return ""
 }
 
 // variant calls the kernel on b and judges its outputs against ex with tolerances tol; the first

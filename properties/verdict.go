@@ -42,13 +42,14 @@ const (
 	PropPermute    = "permutation"
 	PropBatch      = "batch-independence"
 	PropGradFinite = "grad-finite"
+	PropExpLog     = "exp-log-softmax"
 	PropOracle     = "oracle"
 )
 
 // Properties returns every property name.
 func Properties() []string {
 	return []string{PropContract, PropAccuracy, PropNoNaN, PropNoInf, PropPropagate, PropMasking,
-		PropRange, PropSumToOne, PropShift, PropPermute, PropBatch, PropGradFinite}
+		PropRange, PropSumToOne, PropExpLog, PropShift, PropPermute, PropBatch, PropGradFinite}
 }
 
 // A Failure is one broken property.

@@ -37,8 +37,8 @@ var interrupts = []os.Signal{os.Interrupt, syscall.SIGTERM}
 // The default campaign: every bundled kernel in every format, sized to finish in well under two
 // minutes on two cores.
 const (
-	defaultCases  = 1000
-	defaultMaxLen = 1025
+	defaultCases  = 500
+	defaultMaxLen = 0
 )
 
 func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -264,7 +264,7 @@ func BenchmarkCampaignScaling(b *testing.B) {
 	rate := map[int]float64{}
 	for i := 0; i < b.N; i++ {
 		for _, w := range []int{1, 2} {
-			c := &campaign{Kernels: ks, Cases: 1000, Seed: uint64(i + 1), Shard: reports.Unsharded(), Workers: w, MaxLen: defaultMaxLen}
+			c := &campaign{Kernels: ks, Cases: 1000, Seed: uint64(i + 1), Shard: reports.Unsharded(), Workers: w, MaxLen: 1025}
 			start := time.Now()
 			if _, err := c.run(context.Background(), nil); err != nil {
 				b.Fatal(err)
@@ -275,4 +275,55 @@ func BenchmarkCampaignScaling(b *testing.B) {
 	b.ReportMetric(rate[1]/float64(b.N), "cases/s-1worker")
 	b.ReportMetric(rate[2]/float64(b.N), "cases/s-2workers")
 	b.ReportMetric(rate[2]/rate[1], "scaling")
+}
+
+// TestDefaultCampaignFindings checks what the README promises of the default campaign: the naive
+// softmax's overflow is found with a counterexample of at most 3 elements, the fp16-accumulating
+// softmax's saturation is found (its largest-error case is a row longer than 2048, where an fp16
+// sum of ones stalls), and the accurate kernels come out clean. Under -short it runs a subset of
+// the kernels with fewer cases; without, the default campaign itself.
+func TestDefaultCampaignFindings(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"run", "-q", "-out", dir}
+	if testing.Short() {
+		args = append(args, "-maxlen", "0", "-cases", "250", "-kernels",
+			"softmax/naive/fp16,softmax/naive/fp32,softmax/fp16acc/fp16,softmax/shifted/fp16,softmax/online/bf16,logsoftmax/shifted/fp32,lse/shifted/fp16")
+	}
+	code, _, stderr := runFuzz(t, args...)
+	if code != 0 {
+		t.Errorf("exit %d, want 0 (only the deliberately broken kernels fail)\n%s", code, stderr)
+	}
+	r := readReport(t, filepath.Join(dir, "report.json"))
+	broken := map[string]bool{}
+	for _, k := range r.Kernels {
+		broken[k.Name] = k.ExpectFail
+	}
+	overflow := map[string]int{} // naive kernel → smallest overflow/NaN counterexample size
+	saturated := 0
+	for _, c := range r.Cells {
+		if !broken[c.Kernel] {
+			if c.Failures > 0 {
+				t.Errorf("accurate kernel %s: %d failures of %s; first: %+v", c.Kernel, c.Failures, c.Property, c.First())
+			}
+			continue
+		}
+		for _, ex := range c.Examples {
+			if strings.HasPrefix(c.Kernel, "softmax/naive/") && (ex.Class == "overflow" || ex.Class == "nan") {
+				if n, ok := overflow[c.Kernel]; !ok || ex.Rows*ex.Cols < n {
+					overflow[c.Kernel] = ex.Rows * ex.Cols
+				}
+			}
+			if c.Kernel == "softmax/fp16acc/fp16" && ex.Worst && ex.Cols > 2048 {
+				saturated++
+			}
+		}
+	}
+	for _, k := range []string{"softmax/naive/fp16", "softmax/naive/fp32"} {
+		if n, ok := overflow[k]; !ok || n > 3 {
+			t.Errorf("%s: smallest overflow/NaN counterexample has %d elements (found: %v), want ≤ 3", k, n, ok)
+		}
+	}
+	if saturated == 0 {
+		t.Error("softmax/fp16acc/fp16: no largest-error counterexample longer than 2048 (the saturated fp16 sum)")
+	}
 }
