@@ -182,23 +182,23 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 			w := wOf[F](o, t[r])
 			m, k, nan := rowMax(xr)
 			switch {
-			case w == 0 && eps == 0:
-				// A zero weight contributes exactly 0, even on a −Inf logit (no 0·Inf).
 			case nan || math.IsInf(float64(m), 0):
+				// NaN even with a zero weight: PyTorch's −w·log p is 0·NaN = NaN there.
 				l = F(math.NaN())
 			default:
 				ls := log1pF(sumExpShifted(xr, m, k))
-				if w != 0 {
-					l = F(w/scale) * ((m - xr[t[r]]) + ls)
+				st := sign(w)
+				if eps == 1 {
+					st = 0 // (1−ε)·nll_t is exactly 0, even where nll_t is +Inf
 				}
+				l = nllTerm(st, F(F(1-eps)*F(w/scale)), m, xr[t[r]], ls)
 				if eps != 0 {
 					var sm F
 					for c, v := range xr {
-						if wc := wOf[F](o, c); wc != 0 {
-							sm += F(F(wc/(F(cols)*scale)) * ((m - v) + ls))
-						}
+						wc := wOf[F](o, c)
+						sm += nllTerm(sign(wc), F(wc/(F(cols)*scale)), m, v, ls)
 					}
-					l = F((1-eps)*l) + F(eps*sm)
+					l += F(eps * sm)
 				}
 			}
 		}
@@ -218,7 +218,14 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 
 // ceGrad computes the gradient of ceFused with respect to the logits: for a row not ignored,
 // [(Σ_c w_c t'_c)·p_j − w_j t'_j]/D with t' = (1−ε)onehot(t) + ε/C, p = shiftedSoftmax(x),
-// D = Σ w_t (mean) or 1; without smoothing w_t(p_j − δ_jt)/D. Ignored rows get 0.
+// D = Σ w_t (mean) or 1; without smoothing (w_t/D)(p_j − δ_jt). The weights are scaled by 1/D
+// first, so that tiny weights (w/D = 1 with w = 2^−149) do not underflow in w·(p_j − δ_jt).
+// Special cases are (as PyTorch's autograd):
+//
+//	ignored rows: 0
+//	a row with a NaN or +Inf logit, or every logit −Inf: NaN, whatever its weight
+//	a −Inf logit j (p_j = 0): −w_j t'_j/D; the row's other entries stay finite (the loss is +Inf)
+//	mean with D = 0 (every row ignored or weighted 0): NaN in every row not ignored (0/0)
 func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 	den := F(1)
 	if o.Reduction == ReduceMean {
@@ -236,19 +243,19 @@ func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 			fill(g, 0)
 			continue
 		}
-		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
-		wt := wOf[F](o, t[r])
-		if eps == 0 && wt == 0 {
-			fill(g, float64(0/den)) // a zero weight gives 0 (0/0 = NaN when every weight is 0, as the mean)
+		if den == 0 {
+			fill(g, math.NaN())
 			continue
 		}
+		shiftedSoftmax(g, x[r*cols:(r+1)*cols])
 		if eps == 0 {
+			wt := F(wOf[F](o, t[r]) / den)
 			for j := range g {
 				d := g[j]
 				if j == t[r] {
 					d = g[j] - 1
 				}
-				g[j] = wt * d / den
+				g[j] = wt * d
 			}
 			continue
 		}
@@ -258,14 +265,14 @@ func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 			if c == t[r] {
 				tc += 1 - eps
 			}
-			a += F(wOf[F](o, c) * tc)
+			a += F(F(wOf[F](o, c)/den) * tc)
 		}
 		for j := range g {
 			tj := eps / F(cols)
 			if j == t[r] {
 				tj += 1 - eps
 			}
-			g[j] = (F(a*g[j]) - F(wOf[F](o, j)*tj)) / den
+			g[j] = F(a*g[j]) - F(F(wOf[F](o, j)/den)*tj)
 		}
 	}
 }
@@ -275,6 +282,37 @@ func wOf[F accum](o CEOptions, c int) F {
 		return 1
 	}
 	return F(o.Weights[c])
+}
+
+func sign[F accum](x F) int {
+	switch {
+	case x > 0:
+		return 1
+	case x < 0:
+		return -1
+	}
+	return 0
+}
+
+// nllTerm returns k·nll_c = k·((m − v) + ls), the contribution of a class with logit v to a
+// row's loss (m the row's maximum, ls = log1p(s)), where s is the sign of the exact coefficient
+// that k approximates (k may have underflowed to 0). Special cases are:
+//
+//	s = 0: exactly 0, even where v = −Inf (xlogy: no 0·Inf = NaN)
+//	v = −Inf: ±Inf by s (k may have underflowed)
+//	m − v overflows with v finite: k·m − k·v + k·ls (m > 0 > v: no cancellation), finite when
+//	the term is (a loss near the top of the range with a coefficient below 1)
+func nllTerm[F accum](s int, k, m, v, ls F) F {
+	switch {
+	case s == 0:
+		return 0
+	case math.IsInf(float64(v), -1):
+		return F(math.Inf(s))
+	}
+	if d := m - v; !math.IsInf(float64(d), 0) {
+		return k * (d + ls)
+	}
+	return (k*m - k*v) + k*ls
 }
 
 // fp16AccSoftmax is the shifted softmax with its sum accumulated in fp16 (every partial sum

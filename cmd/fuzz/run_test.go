@@ -327,3 +327,17 @@ func TestDefaultCampaignFindings(t *testing.T) {
 		t.Error("softmax/fp16acc/fp16: no largest-error counterexample longer than 2048 (the saturated fp16 sum)")
 	}
 }
+
+// TestTrainCommand runs the training demonstration through the CLI: each outcome is checked by
+// training.Demo, which fails the command when one is not as expected.
+func TestTrainCommand(t *testing.T) {
+	code, stdout, stderr := runFuzz(t, "train")
+	if code != 0 {
+		t.Fatalf("fuzz train: exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, want := range []string{"(a) naive softmax + scaler: loss 1.386 → NaN", "(b) stable softmax, no scaling", "(c) stable softmax + scaler", "accuracy 1.000"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+}

@@ -1,0 +1,31 @@
+// This file implements "fuzz train": the mixed-precision training demonstration of
+// examples/training (naive softmax → NaN; no loss scaling → underflow; stable kernels with the
+// dynamic loss scaler → it trains), each outcome checked.
+
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/ulpcheck/ulpcheck/examples/training"
+)
+
+func init() {
+	register(&command{name: "train", summary: "run the mixed-precision training demonstration (fp16 storage, loss scaling)", run: trainCmd})
+}
+
+func trainCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	seed := fs.Uint64("seed", 1, "data and initialisation seed")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if err := training.Demo(stdout, *seed); err != nil {
+		fmt.Fprintf(stderr, "fuzz train: %v\n", err)
+		return 1
+	}
+	return 0
+}
