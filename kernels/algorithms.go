@@ -153,9 +153,19 @@ func softmaxBackward[F accum](dx, x, dy []F) {
 // ceFused computes PyTorch's F.cross_entropy with class targets: per row the negative log
 // likelihood (m − x_t) + log1p(s), never log(softmax), with weights, ignore_index, label
 // smoothing (1−ε)·w_t·nll_t + (ε/C)·Σ_c w_c·nll_c, and the reduction (mean divides by Σ w_t of the
-// rows not ignored; all ignored gives 0/0 = NaN as PyTorch). A zero weight contributes exactly 0,
-// even where its log-probability is −Inf (no 0·Inf = NaN). Relative error of each row's loss
-// ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the sums (NUMERICS §3, §8).
+// rows not ignored; all ignored gives 0/0 = NaN as PyTorch). Each term is w·((1−ε)/D)·nll_t or
+// w_c·(ε/(C·D))·nll_c, scaled before it is summed, so that no partial sum overflows where the
+// loss does not; nllTerm keeps m − x_c from overflowing and a tiny w_c·ε/C from underflowing.
+// Special cases are:
+//
+//	a zero coefficient contributes exactly 0, even where its log-probability is −Inf (xlogy,
+//	NUMERICS §8; PyTorch gives 0·Inf = NaN there)
+//	a nonzero coefficient on a −Inf logit: ±Inf, even where the coefficient underflows (ε = 1
+//	makes the target's (1−ε)·w_t exactly 0, not 0·Inf)
+//	a NaN or +Inf logit, or a fully masked row: NaN, whatever the weight (PyTorch: 0·NaN = NaN)
+//
+// Relative error of each row's loss ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the
+// sums (NUMERICS §3, §8).
 func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 	eps := F(o.LabelSmoothing)
 	// The mean's denominator comes first, so that each row's weight is scaled by 1/D before the
@@ -191,14 +201,14 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 				if eps == 1 {
 					st = 0 // (1−ε)·nll_t is exactly 0, even where nll_t is +Inf
 				}
-				l = nllTerm(st, F(F(1-eps)*F(w/scale)), m, xr[t[r]], ls)
+				l = nllTerm(st, w, F(F(1-eps)/scale), m, xr[t[r]], ls)
 				if eps != 0 {
-					var sm F
+					// ε goes into each term, so that the sum of the terms cannot overflow where
+					// ε·Σ does not.
 					for c, v := range xr {
 						wc := wOf[F](o, c)
-						sm += nllTerm(sign(wc), F(wc/(F(cols)*scale)), m, v, ls)
+						l += nllTerm(sign(wc), wc, F(eps/F(F(cols)*scale)), m, v, ls)
 					}
-					l += F(eps * sm)
 				}
 			}
 		}
@@ -294,15 +304,17 @@ func sign[F accum](x F) int {
 	return 0
 }
 
-// nllTerm returns k·nll_c = k·((m − v) + ls), the contribution of a class with logit v to a
-// row's loss (m the row's maximum, ls = log1p(s)), where s is the sign of the exact coefficient
-// that k approximates (k may have underflowed to 0). Special cases are:
+// nllTerm returns a·b·nll_c, nll_c = (m − v) + ls, the contribution of a class with logit v to a
+// row's loss (m the row's maximum, ls = log1p(s)); a·b is the class's coefficient (a weight and
+// a scale: (1−ε)/D, ε/(C·D), t'_c/D) and s the sign of its exact value. The three factors are
+// multiplied smallest by largest first (mul3), so that neither a coefficient that underflows
+// (w = 2^−149 times ε/C) nor a product that overflows (w·nll with w > 1) loses a term that is
+// representable. Special cases are:
 //
 //	s = 0: exactly 0, even where v = −Inf (xlogy: no 0·Inf = NaN)
-//	v = −Inf: ±Inf by s (k may have underflowed)
-//	m − v overflows with v finite: k·m − k·v + k·ls (m > 0 > v: no cancellation), finite when
-//	the term is (a loss near the top of the range with a coefficient below 1)
-func nllTerm[F accum](s int, k, m, v, ls F) F {
+//	v = −Inf: ±Inf by s
+//	m − v overflows with v finite: a·b·m − a·b·v + a·b·ls (m > 0 > v: no cancellation)
+func nllTerm[F accum](s int, a, b, m, v, ls F) F {
 	switch {
 	case s == 0:
 		return 0
@@ -310,9 +322,33 @@ func nllTerm[F accum](s int, k, m, v, ls F) F {
 		return F(math.Inf(s))
 	}
 	if d := m - v; !math.IsInf(float64(d), 0) {
-		return k * (d + ls)
+		return mul3(a, b, F(d+ls))
 	}
-	return (k*m - k*v) + k*ls
+	return F(F(mul3(a, b, m)-mul3(a, b, v)) + mul3(a, b, ls))
+}
+
+// mul3 returns x·y·z with two roundings, multiplying the factors of smallest and largest
+// magnitude first: the partial product then lies between the other factor's reciprocal and the
+// result, so it overflows or underflows only where the result nearly does.
+func mul3[F accum](x, y, z F) F {
+	ax, ay, az := abs(x), abs(y), abs(z)
+	// Order so that |x| ≤ |z| and y is the middle one.
+	if ax > az {
+		x, z, ax, az = z, x, az, ax
+	}
+	if ay < ax {
+		x, y = y, x
+	} else if ay > az {
+		y, z = z, y
+	}
+	return F(F(x*z) * y)
+}
+
+func abs[F accum](x F) F {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // fp16AccSoftmax is the shifted softmax with its sum accumulated in fp16 (every partial sum
@@ -337,8 +373,15 @@ func fp16AccSoftmax(dst, x []float32, round func(float32) float32) {
 
 // ceFusedProb computes F.cross_entropy with probability targets: per row
 // l_n = Σ_c w_c t'_c ((m − x_c) + log1p(s)), t' = t(1−ε) + ε/C, a zero t'_c contributing exactly 0
-// (xlogy: no 0·Inf); mean divides by the number of rows (NUMERICS §8).
+// (xlogy: no 0·Inf, where PyTorch's −Σ t·log p gives NaN: NUMERICS §8 chooses xlogy), a nonzero
+// one on a −Inf logit ±Inf even where w_c·t'_c underflows; mean divides by the number of rows.
 func ceFusedProb[F accum](dst, x, t []F, rows, cols int, o CEOptions) {
+	// The mean divides each coefficient by the number of rows first, so that the sum of the
+	// rows' losses cannot overflow where the mean does not.
+	den := F(1)
+	if o.Reduction == ReduceMean {
+		den = F(rows)
+	}
 	var sum F
 	eps := F(o.LabelSmoothing)
 	for r := 0; r < rows; r++ {
@@ -351,9 +394,8 @@ func ceFusedProb[F accum](dst, x, t []F, rows, cols int, o CEOptions) {
 			ls := log1pF(sumExpShifted(xr, m, k))
 			for c, v := range xr {
 				tc := F(tr[c]*(1-eps)) + eps/F(cols)
-				if w := F(wOf[F](o, c) * tc); w != 0 {
-					l += F(w * ((m - v) + ls))
-				}
+				wc := wOf[F](o, c)
+				l += nllTerm(sign(wc)*sign(tc), wc, F(tc/den), m, v, ls)
 			}
 		}
 		if o.Reduction == ReduceNone {
@@ -361,11 +403,12 @@ func ceFusedProb[F accum](dst, x, t []F, rows, cols int, o CEOptions) {
 		}
 		sum += l
 	}
-	switch o.Reduction {
-	case ReduceSum:
+	switch {
+	case o.Reduction == ReduceNone:
+	case rows == 0 && o.Reduction == ReduceMean:
+		dst[0] = F(math.NaN()) // 0/0, as PyTorch
+	default:
 		dst[0] = sum
-	case ReduceMean:
-		dst[0] = sum / F(rows)
 	}
 }
 

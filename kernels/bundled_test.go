@@ -160,3 +160,78 @@ func TestRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossEntropyEdgeCases checks the CE kernels where PyTorch's semantics (checked with float64
+// torch 1.13: F.cross_entropy and loss.backward()) or exact arithmetic settle the result: rows
+// whose loss is ±Inf but whose gradient is finite, zero weights on NaN or +Inf rows, coefficients
+// that underflow, and intermediate values (m − x_c, Σ_c, Σ_n) that overflow where the loss does
+// not. Every expected value is exact in the kernel's format and computed without rounding by the
+// kernels' documented algorithms.
+func TestCrossEntropyEdgeCases(t *testing.T) {
+	inf, nan := math.Inf(1), math.NaN()
+	tiny32, tiny64 := math.Ldexp(1, -149), math.Ldexp(1, -1074)
+	ce := func(x []float64, tg []int, o CEOptions) *Args {
+		o.IgnoreIndex = -100
+		return &Args{Rows: len(tg), Cols: len(x) / len(tg), X: x, Targets: tg, CE: o}
+	}
+	prob := func(x, p []float64, rows int, o CEOptions) *Args {
+		return &Args{Rows: rows, Cols: len(x) / rows, X: x, Probs: p, CE: o}
+	}
+	tests := []struct {
+		kernel string
+		args   *Args
+		want   []float64
+		reason string
+	}{
+		// Semantics (torch gives exactly these values).
+		{"cegrad/fp64", ce([]float64{0, -inf}, []int{1}, CEOptions{}), []float64{1, -1},
+			"target logit −Inf: the loss is +Inf but the gradient p − onehot = [1, −1] is finite (torch)"},
+		{"cegrad/fp32", ce([]float64{0, -inf}, []int{0}, CEOptions{LabelSmoothing: 1}), []float64{0.5, -0.5},
+			"ε = 1: p − t' = [1 − ½, 0 − ½] (torch)"},
+		{"cegrad/fp32", ce([]float64{0, inf}, []int{1}, CEOptions{Weights: []float64{1, 0}, Reduction: ReduceSum}), []float64{nan, nan},
+			"zero target weight on a +Inf row: 0·NaN = NaN (torch), not 0"},
+		{"cegrad/fp64", ce([]float64{-inf, -inf}, []int{0}, CEOptions{Weights: []float64{0, 1}, Reduction: ReduceNone}), []float64{nan, nan},
+			"zero target weight on a fully masked row: NaN (torch)"},
+		{"ce/fused/fp32", ce([]float64{0, inf}, []int{1}, CEOptions{Weights: []float64{1, 0}, Reduction: ReduceSum}), []float64{nan},
+			"zero target weight on a +Inf row: NaN (torch)"},
+		{"ce/fused/fp16", ce([]float64{nan}, []int{0}, CEOptions{Weights: []float64{0}, Reduction: ReduceNone}), []float64{nan},
+			"zero target weight on a NaN row: NaN (torch)"},
+		{"ce/fused/fp64", ce([]float64{0, -inf}, []int{0}, CEOptions{LabelSmoothing: 1, Reduction: ReduceNone}), []float64{inf},
+			"ε = 1: (1−ε)·nll_t = 0 and (ε/C)·nll_1 = +Inf: +Inf (torch), not 0·Inf = NaN"},
+		{"ce/fused/bf16", ce([]float64{0, 0, -inf, 0}, []int{0, 0}, CEOptions{LabelSmoothing: 1, Reduction: ReduceNone}), []float64{math.Ln2, inf},
+			"ε = 1 with the target at −Inf: +Inf (torch); the other row is log 2 (bf16 0.69140625 = RN(log 2))"},
+		// Underflowing coefficients.
+		{"ce/fused/fp64", ce([]float64{0, -inf}, []int{0}, CEOptions{Weights: []float64{0, tiny64}, LabelSmoothing: 1, Reduction: ReduceSum}), []float64{inf},
+			"(ε/C)·w_1 = 2^−1075 underflows to 0 but is nonzero: +Inf (torch), not 0·Inf = NaN"},
+		{"ce/fusedprob/fp64", prob([]float64{0, -inf}, []float64{1, tiny64}, 1, CEOptions{Weights: []float64{1, tiny64}, Reduction: ReduceNone}), []float64{inf},
+			"w_1·t_1 = 2^−2148 underflows but is nonzero on a −Inf logit: +Inf (torch)"},
+		{"cegrad/fp32", ce([]float64{0, 0, 0, 0}, []int{0, 1}, CEOptions{Weights: []float64{tiny32, tiny32}}), []float64{-0.25, 0.25, 0.25, -0.25},
+			"w/D = ½ exactly; w·(p − δ) = 2^−149·½ would underflow to 0 (torch: ±0.25)"},
+		// Overflowing intermediates, exact results.
+		{"ce/fused/fp32", ce([]float64{0x1p127, -0x1p127}, []int{0}, CEOptions{LabelSmoothing: 0.5, Reduction: ReduceNone}), []float64{0x1p126},
+			"m − x_1 = 2^128 overflows float32; loss = ½·nll_0 + ¼·(nll_0 + 2^128) = 2^126 + O(e^−2^128) (torch float64: 8.507059173023462e+37 = 2^126)"},
+		{"ce/fused/fp32", ce([]float64{0x1p126, -0x1.8p127, 0, 0}, []int{1, 0}, CEOptions{}), []float64{0x1p127},
+			"m − x_t = 2^128 overflows float32; mean = (2^128 + log 2)/2 rounds to 2^127"},
+		{"ce/fused/fp64", ce([]float64{0x1p1022, -0x1p1022}, []int{0}, CEOptions{Weights: []float64{1, 4}, LabelSmoothing: 0.5, Reduction: ReduceNone}), []float64{0x1p1023},
+			"(ε/C)·Σ_c w_c·nll_c = ¼·4·2^1023 = 2^1023, but Σ_c (w_c/C)·nll_c = 2^1024 overflows (torch float64 gives +Inf here)"},
+		{"ce/fused/fp32", ce([]float64{0x1p104, -0x1.fffffep127}, []int{0}, CEOptions{Weights: []float64{0, tiny32}, LabelSmoothing: 0.5, Reduction: ReduceNone}), []float64{0x1p-23},
+			"(ε/C)·w_1·nll_1 = ¼·2^−149·(2^128 + O(e^−2^128)) = 2^−23: m − x_1 = 2^128 overflows and (ε/C)·w_1 = 2^−151 underflows in float32 (the campaign's ce/fused/fp32 [3.04e31, −3.4e38] case: Inf, then 0)"},
+		{"ce/fusedprob/fp64", prob([]float64{0x1p1023, -0x1p1023, 0, 0}, []float64{0, 1, 1, 0}, 2, CEOptions{}), []float64{0x1p1023},
+			"nll = 2^1024 overflows float64, the mean (2^1024 + log 2)/2 rounds to 2^1023"},
+	}
+	for _, tt := range tests {
+		got := call(t, tt.kernel, tt.args)
+		if len(got) != len(tt.want) {
+			t.Fatalf("%s: %d outputs, want %d (%s)", tt.kernel, len(got), len(tt.want), tt.reason)
+		}
+		for i := range got {
+			want := tt.want[i]
+			if k, ok := Lookup(tt.kernel); ok && !math.IsNaN(want) {
+				want, _ = k.OutFormat().RoundFloat64(want) // only log 2 is not already a member
+			}
+			if !same(got[i], want) {
+				t.Errorf("%s%v: output %d = %g (%#x), want %g (%#x) (%s)", tt.kernel, tt.args.X, i, got[i], math.Float64bits(got[i]), want, math.Float64bits(want), tt.reason)
+			}
+		}
+	}
+}

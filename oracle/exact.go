@@ -28,8 +28,10 @@ func ratValue(f fp.Format, q *big.Rat) Value {
 	half := new(big.Float).SetMantExp(big.NewFloat(float64(z.Sign())), e-int(P)-1)
 	r.Add(r, half)
 	rv, flag := f.Round(r)
-	// The approximation carried is z', within 2^−P relative of q.
-	return Value{Format: f, Rounded: rv, Flag: flag, kind: kindBig, approx: r}
+	// The approximation carried is z', within 2^−P relative of q; Float64 is q's own nearest
+	// float64 (big.Rat.Float64 rounds correctly, subnormals included).
+	r64, _ := q.Float64()
+	return Value{Format: f, Rounded: rv, Flag: flag, kind: kindBig, approx: r, has64: true, r64: r64}
 }
 
 // ratOf returns x as an exact rational (x finite).

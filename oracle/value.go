@@ -40,6 +40,8 @@ type Value struct {
 	kind   uint8
 	a64    float64
 	approx *big.Float
+	has64  bool    // r64 is the correctly rounded float64 of the exact value
+	r64    float64 // set where the value's construction decided it (rationals, tight enclosures)
 }
 
 // Exact returns the approximation of the exact value (see Value), or nil when the exact value is
@@ -72,14 +74,49 @@ func (v Value) UlpDistance(got float64) int64 {
 	return v.Format.UlpDistance(got, v.Rounded)
 }
 
-// Float64 returns the float64 nearest to the approximation of the exact value (NaN and ±Inf as
-// they are), for plots and reports; it is not a correctly rounded float64 of the exact value.
+// Float64 returns the float64 nearest to the exact value (round to nearest even; NaN and ±Inf as
+// they are) whenever that rounding is decided by what the Value carries, for plots and reports:
+//
+//	the exact value is a member of Format (Flag Exact), or Format is FP64: Rounded
+//	the exact value is carried as a float64 (±Inf, ±0 and float64 inputs): that float64
+//	a rational exact value (one finite logit, equal logits, A = 0): big.Rat.Float64 of it
+//	a value whose final Ziv enclosure has both ends in one float64 rounding interval, or of the
+//	form A + ε (A dyadic, |ε| below half of A's quantum at max(bits of A, 77) bits, as
+//	log-softmax −16424 − e^−2054 in fp16): that float64
+//	otherwise: the float64 nearest to the approximation, which is the correctly rounded float64
+//	of the exact value when the approximation's error bound, 2^−21·ulp(exact) in Format, does not
+//	straddle a float64 rounding boundary
+//
+// In the remaining cases (the Ziv loop stopped at a precision that decides the rounding into
+// Format but not into float64: common for fp16, bf16 and fp32 transcendental outputs) the result
+// is the float64 nearest to the approximation: within 2^−21·ulp(exact) (ulp in Format) + ½ulp_64
+// of the exact value, and not necessarily its correctly rounded float64 (deciding it would need
+// a float64-precision Ziv loop). Rounded and UlpError never depend on it.
 func (v Value) Float64() float64 {
 	switch v.kind {
 	case kindF64:
 		return v.a64
 	case kindBig:
+		switch {
+		case v.Flag == fp.Exact || v.Format == fp.FP64:
+			return v.Rounded
+		case v.has64:
+			return v.r64
+		}
 		f, _ := v.approx.Float64()
+		if v.approx.IsInf() {
+			return f
+		}
+		// The bound 2^−21·ulp(exact) in Format, with ulp(exact) = ulp(approx) (same binade).
+		b := new(big.Float).SetMantExp(big.NewFloat(1), v.Format.UlpExp(v.approx)-21)
+		prec := v.approx.Prec() + 64
+		lo := new(big.Float).SetPrec(prec).Sub(v.approx, b)
+		hi := new(big.Float).SetPrec(prec).Add(v.approx, b)
+		fl, _ := lo.Float64()
+		fh, _ := hi.Float64()
+		if fl == fh {
+			return fl
+		}
 		return f
 	}
 	return math.NaN()
@@ -103,5 +140,6 @@ func bigValue(f fp.Format, x *big.Float) Value {
 		return zeroValue(f) // an exact zero is +0, whatever the sign big.Float gave it
 	}
 	r, fl := f.Round(x)
-	return Value{Format: f, Rounded: r, Flag: fl, kind: kindBig, approx: x}
+	r64, _ := x.Float64()
+	return Value{Format: f, Rounded: r, Flag: fl, kind: kindBig, approx: x, has64: true, r64: r64}
 }

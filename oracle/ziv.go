@@ -168,7 +168,13 @@ func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
 		return Value{}, false
 	}
 	m, _ := iv.mid()
-	return Value{Format: fi.f, Rounded: r1, Flag: f1, kind: kindBig, approx: m}, true
+	v := Value{Format: fi.f, Rounded: r1, Flag: f1, kind: kindBig, approx: m}
+	l64, _ := lo.Float64()
+	h64, _ := hi.Float64()
+	if l64 == h64 {
+		v.has64, v.r64 = true, l64 // the enclosure decides the float64 rounding too
+	}
+	return v, true
 }
 
 // A center describes an exact value of the form A + ε, with A an exact dyadic, ε enclosed by eps
@@ -218,7 +224,13 @@ func (fi *fmtInfo) decideRat(q *big.Rat, eps ival) (Value, bool) {
 	if ue != fi.f.UlpExp(thi) || mag.Sign() != 0 && mag.MantExp(nil) > ue-22 {
 		return Value{}, false
 	}
-	return Value{Format: fi.f, Rounded: v1.Rounded, Flag: v1.Flag, kind: kindBig, approx: ratValue(fi.f, q).Exact()}, true
+	v := Value{Format: fi.f, Rounded: v1.Rounded, Flag: v1.Flag, kind: kindBig, approx: ratValue(fi.f, q).Exact()}
+	l64, _ := lo.Float64()
+	h64, _ := hi.Float64()
+	if l64 == h64 {
+		v.has64, v.r64 = true, l64 // Q ± E round alike in float64 too (big.Rat.Float64 is exact RN)
+	}
+	return v, true
 }
 
 // decideCenter rounds A + ε when |ε| is below half the quantum q = 2^(e−P) of the P-bit grid
@@ -258,7 +270,15 @@ func (fi *fmtInfo) decideCenter(c *center) (Value, bool) {
 	quarter := new(big.Float).SetMantExp(big.NewFloat(float64(c.sign)), e-P-2)
 	stand := new(big.Float).SetPrec(uint(P)+4).Add(quarter, c.A)
 	r, flag := fi.f.Round(stand)
-	return Value{Format: fi.f, Rounded: r, Flag: flag, kind: kindBig, approx: stand}, true
+	v := Value{Format: fi.f, Rounded: r, Flag: flag, kind: kindBig, approx: stand}
+	// The same argument on float64's grid (p = 53) decides Value.Float64.
+	P64 := max(int(c.A.MinPrec()), 53+24)
+	if mag.Cmp(new(big.Float).SetMantExp(big.NewFloat(1), e-P64-1)) < 0 {
+		q64 := new(big.Float).SetMantExp(big.NewFloat(float64(c.sign)), e-P64-2)
+		v.r64, _ = new(big.Float).SetPrec(uint(P64)+4).Add(q64, c.A).Float64()
+		v.has64 = true
+	}
+	return v, true
 }
 
 // dyadic returns q as an exact big.Float when its denominator is a power of two, else nil.

@@ -14,8 +14,8 @@ import (
 
 // TestCrossEntropyRandomCases checks the bundled cross-entropy kernels and gradients, class and
 // probability targets, on random batches with random class weights, label smoothing and every
-// reduction, drawn here rather than by the generators: finite logits only (the oracle's treatment
-// of −Inf logits in the gradients is under discussion, see the report).
+// reduction, drawn here rather than by the generators: logits are finite or, one in eight, −Inf
+// (masked classes, with or without target mass on them; rows may be fully masked).
 // With -ulpcheck.long it runs 100,000 cases per kernel (ULPCHECK_LONG=n for n), in parallel.
 func TestCrossEntropyRandomCases(t *testing.T) {
 	cases := 300
@@ -41,6 +41,9 @@ func TestCrossEntropyRandomCases(t *testing.T) {
 					p := make([]float64, rows*cols)
 					for j := range x {
 						x[j], _ = f.RoundFloat64(rng.NormFloat64() * 4)
+						if rng.IntN(8) == 0 && f.HasInf() {
+							x[j] = math.Inf(-1) // a masked class, with target mass or weight on it or not
+						}
 						p[j], _ = f.RoundFloat64(rng.Float64())
 					}
 					tg := make([]int, rows)

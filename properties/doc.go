@@ -24,6 +24,13 @@
 //   - AssertClose(rtol, atol): |ŷ − y| ≤ atol + rtol·|y|, as torch.testing.assert_close
 //     (FormatDefaults uses its per-format defaults).
 //
+// Identities: softmax ∈ [0, 1] and Σ softmax = 1 within the sum of the element tolerances;
+// log-softmax ≤ 0, and exp(log-softmax) within e^ℓ·expm1(τ) of the exact softmax e^ℓ, τ the
+// log-softmax tolerance (PropExpLog: the probability-domain image of the log-softmax tolerance,
+// |Δe^ℓ| ≈ e^ℓ·|Δℓ|; softmax's own tolerance would be
+// about |ℓ| times too tight for entries far below the maximum); x_max ≤ LSE ≤
+// x_max + log n + tolerance; cross-entropy ≥ 0 when the weights are.
+//
 // Index: Check, Fuzz, Evaluate, CaseGen, Verdict, Failure, Class, Tolerance, Condition, Strict,
 // AssertClose, Option and the With* options, Property names.
 package properties

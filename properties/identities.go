@@ -111,12 +111,14 @@ func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, e
 // |ℓ| of exp at ℓ: softmax's own tolerance would flag correct log-softmax kernels on entries far
 // below the maximum. The check is
 //
-//	|exp(ℓ̂) − exp(ℓ₆₄)| ≤ exp(ℓ₆₄)·expm1(τ′)·(1 + 2^−50) + 2^−51·(exp(ℓ̂) + exp(ℓ₆₄)) + 2^−1073
+//	|exp(ℓ̂) − exp(ℓ₆₄)| ≤ exp(ℓ₆₄ + τ′)·(−expm1(−τ′))·(1 + (|ℓ₆₄| + 4)·2^−52)
+//	                      + 2^−51·(exp(ℓ̂) + exp(ℓ₆₄)) + 2^−1073
 //
 // with exp the float64 math.Exp (within 1 ulp, so each evaluation is within 2^−52 relative plus
 // half the smallest subnormal), ℓ₆₄ = e.Float64() (within 2^−21·ulp_out(ℓ) of ℓ) and
 // τ′ = τ + 2^−17·ulp_out(ℓ), which covers that and the 2^−18-ulp measurement slack with which
-// the accuracy property judges ℓ̂. A kernel that passes the accuracy property therefore passes
+// the accuracy property judges ℓ̂. The first term is e^ℓ₆₄·expm1(τ′) written so that it stays
+// finite when e^ℓ₆₄ underflows and τ′ is large; its factor covers the rounding of ℓ₆₄ + τ′. A kernel that passes the accuracy property therefore passes
 // this one; its value is the probability-domain view (and it still holds when accuracy is
 // skipped or judged with another model): a log-softmax off by a constant shift c scales every
 // exp(ℓ̂) by e^c and fails as soon as |c| exceeds τ.
@@ -132,7 +134,8 @@ func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) s
 	}
 	tau := tol + 0x1p-17*out.Ulp(l)
 	q, p := math.Exp(got), math.Exp(l)
-	allowed := p*math.Expm1(tau)*(1+0x1p-50) + 0x1p-51*(q+p) + 0x1p-1073
+	// e^ℓ·expm1(τ) = e^(ℓ+τ)·(1 − e^−τ): finite when τ is large and e^ℓ underflows.
+	allowed := math.Exp(l+tau)*-math.Expm1(-tau)*(1+(math.Abs(l)+4)*0x1p-52) + 0x1p-51*(q+p) + 0x1p-1073
 	if d := math.Abs(q - p); !(d <= allowed) {
 		return fmt.Sprintf("exp(log-softmax) = %s, exact softmax = %s: |Δ| = %.3g > %.3g (e^ℓ·expm1(τ), τ = %.3g the log-softmax tolerance)",
 			hexf(q), hexf(p), d, allowed, tau)

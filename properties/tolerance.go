@@ -128,6 +128,10 @@ func (st rowStats) spread() float64 {
 
 func (st rowStats) lse() float64 { return st.xmax + math.Log1p(st.s) }
 
+// lseMinus returns LSE − x = (x_max − x) + log1p(s) without forming LSE, which absorbs
+// log1p(s) when |x_max| is large (x_max = MaxFinite: LSE − x_max would be 0, not log n).
+func (st rowStats) lseMinus(x float64) float64 { return (st.xmax - x) + math.Log1p(st.s) }
+
 // scaled returns c·|y|, and 0 for y = 0 even when c is infinite (a relative bound allows no error
 // on an exact zero; an infinite c, from x_max − x_min overflowing float64, makes the bound vacuous
 // for the other outputs, as the condition number is).
@@ -145,8 +149,9 @@ func softmaxCoef(a kernels.Algorithm, st rowStats) float64 {
 	case kernels.AlgUnshifted:
 		return n + 3 // Thm 3.3
 	case kernels.AlgExpLSE:
-		y := st.lse() // Thm 4.4: 1 + max_j |x_j − y| + |y + n − x_min|
-		return 1 + math.Max(math.Abs(st.xmax-y), math.Abs(st.xmin-y)) + math.Abs(y+n-st.xmin)
+		// Thm 4.4: 1 + max_j |x_j − y| + |y + n − x_min|, y = LSE, each difference formed
+		// without y (lseMinus), so that a large x_max does not absorb log1p(s).
+		return 1 + math.Max(st.lseMinus(st.xmax), st.lseMinus(st.xmin)) + st.lseMinus(st.xmin) + n
 	case kernels.AlgOnline:
 		return n + 2*float64(st.updates) + 2 + d // NUMERICS §4, plus the division
 	}
@@ -273,7 +278,6 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 	for r := 0; r < rows; r++ {
 		x := a.X[r*cols : (r+1)*cols]
 		st := statsOf(x)
-		lse := st.lse()
 		c := 3 + float64(st.n) + st.spread() + 2
 		m := 0.0
 		if a.Probs != nil {
@@ -281,7 +285,7 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 			for j := range x {
 				t := a.Probs[r*cols+j]*(1-eps) + eps/float64(cols)
 				if t != 0 {
-					m += math.Abs(weight(o, j)*t) * math.Abs(lse-x[j])
+					m += math.Abs(weight(o, j)*t) * math.Abs(st.lseMinus(x[j]))
 				}
 			}
 			den = float64(rows)
@@ -291,11 +295,11 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 				continue
 			}
 			den += weight(o, t)
-			m = (1 - eps) * math.Abs(weight(o, t)) * math.Abs(lse-x[t])
+			m = (1 - eps) * math.Abs(weight(o, t)) * math.Abs(st.lseMinus(x[t]))
 			if eps != 0 {
 				c += float64(cols)
 				for j := range x {
-					m += eps / float64(cols) * math.Abs(weight(o, j)) * math.Abs(lse-x[j])
+					m += eps / float64(cols) * math.Abs(weight(o, j)) * math.Abs(st.lseMinus(x[j]))
 				}
 			}
 		}

@@ -45,7 +45,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var (
-		kernelsFlag = fs.String("kernels", "all", "kernels to test: `names` or shell patterns (softmax/*/fp16), comma-separated, or all")
+		kernelsFlag = fs.String("kernels", "all", "kernels to test: `names` or shell patterns (softmax/*/fp16; a pattern also covers the names below it: ce/* matches ce/fused/fp32), comma-separated, or all")
 		opsFlag     = fs.String("ops", "all", "operations: softmax, logsoftmax, lse, ce, softmaxbwd, cegrad (comma-separated) or all")
 		formatsFlag = fs.String("formats", "all", "input formats: fp16, bf16, fp32, fp64, e4m3, e5m2 (comma-separated) or all")
 		cases       = fs.Int64("cases", defaultCases, "cases per kernel (before sharding)")
@@ -232,8 +232,11 @@ func selectKernels(pool []*kernels.Kernel, names, ops, formats string) ([]*kerne
 		}
 		ok := pats == nil
 		for _, p := range pats {
-			if m, _ := path.Match(p, k.Name); m || p == k.Name {
-				ok, matched[p] = true, true
+			// A pattern also covers the names below it: softmax/* matches softmax/naive/fp16.
+			for _, q := range []string{p, p + "/*", p + "/*/*"} {
+				if m, _ := path.Match(q, k.Name); m || p == k.Name {
+					ok, matched[p] = true, true
+				}
 			}
 		}
 		if ok {

@@ -1,0 +1,74 @@
+package oracle
+
+import (
+	"math"
+	"testing"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
+
+// TestCEGradNegInfLogits checks the CE gradient of rows with a −Inf logit that carries target
+// mass (the target itself, label smoothing, or probability targets). The loss is +Inf but the
+// gradient (A·p_j − a_j)/D, A = Σ_c a_c over every class, is finite: PyTorch's autograd
+// (float64 torch 1.13, F.cross_entropy(...).backward()) agrees to the last digits shown in the
+// reasons. The wanted values are the exact gradients rounded to float64 by an independent
+// mpmath evaluation at 300 bits (softmax with e^−Inf = 0, then (A·p_j − a_j)/D).
+func TestCEGradNegInfLogits(t *testing.T) {
+	ninf := math.Inf(-1)
+	tests := []struct {
+		x      []float64
+		target int       // class target, or −1 for probability targets
+		probs  []float64 // probability targets
+		eps    float64
+		red    Reduction
+		want   []float64
+		reason string
+	}{
+		{[]float64{0, ninf}, 1, nil, 0, ReduceMean, []float64{1, -1},
+			"target logit −Inf: p − onehot = [1, −1] (torch [1, −1]); the oracle gave [0, −1], dropping a_1 from A"},
+		{[]float64{0, ninf}, 0, nil, 0.1, ReduceSum, []float64{0.1 / 2, -0.1 / 2},
+			"ε spreads ε/2 on the −Inf class: A = 1, so [1 − (1 − ε/2), −ε/2] = ±ε/2 exactly (torch [0.04999999999999993, −0.05])"},
+		{[]float64{0, ninf}, 0, nil, 1, ReduceNone, []float64{0.5, -0.5},
+			"ε = 1: p − ½ = [½, −½] (torch [0.5, −0.5])"},
+		{[]float64{0, 0.583, ninf}, 0, nil, 0.3, ReduceNone, []float64{-0x1.c45c0e338c90cp-2, 0x1.15613a4cf97b9p-1, -0x1.9999999999999p-4},
+			"smoothing puts ε/3 on the −Inf class; the oracle dropped it from A (torch [−0.44175741376524585, 0.5417574137652457, −0.09999999999999999])"},
+		{[]float64{0, 0.583, ninf}, -1, []float64{0.2, 0.3, 0.5}, 0.1, ReduceSum, []float64{0x1.28c62eb0cb9p-3, 0x1.5a8bd7968926fp-2, -0x1.eeeeeeeeeeeefp-2},
+			"probability targets with mass on −Inf (torch [0.1449092529014208, 0.3384240804319124, −0.48333333333333334])"},
+		{[]float64{-5.59375, ninf, -5.46875, ninf}, -1, []float64{0.25, 0.25, 0.25, 0.25}, 0, ReduceSum, []float64{0x1.c0154cd03f9e5p-3, -0.25, 0x1.1ff55997e030dp-2, -0.25},
+			"uniform targets, two −Inf classes: the oracle gave −0.1662 at index 0 (torch [0.2187906266262437, −0.25, 0.2812093733737563, −0.25])"},
+	}
+	for _, tt := range tests {
+		opt := DefaultCEOptions()
+		opt.LabelSmoothing, opt.Reduction = tt.eps, tt.red
+		var g []Value
+		var err error
+		if tt.target >= 0 {
+			g, err = CrossEntropyGrad(fp.FP64, tt.x, 1, len(tt.x), []int{tt.target}, opt)
+		} else {
+			g, err = CrossEntropyProbGrad(fp.FP64, tt.x, tt.probs, 1, len(tt.x), opt)
+		}
+		if err != nil {
+			t.Errorf("%s: %v", tt.reason, err)
+			continue
+		}
+		for j, v := range g {
+			// Dyadic rationals (p rational: one finite logit; or the −Inf class's −a_j with a
+			// dyadic a_j) are exact; the others are transcendental, or −ε/3 and the like.
+			fl := fp.Inexact
+			if len(tt.x) == 2 || tt.want[j] == -0.25 {
+				fl = fp.Exact
+			}
+			checkValue(t, tt.reason, v, tt.want[j], fl)
+		}
+		// The loss of every such row is +Inf (a nonzero coefficient on a −Inf logit).
+		var l []Value
+		if tt.target >= 0 {
+			l, err = CrossEntropy(fp.FP64, tt.x, 1, len(tt.x), []int{tt.target}, opt)
+		} else {
+			l, err = CrossEntropyProb(fp.FP64, tt.x, tt.probs, 1, len(tt.x), opt)
+		}
+		if err != nil || l[0].Rounded != math.Inf(1) {
+			t.Errorf("%s: loss %v, %v; want +Inf", tt.reason, l, err)
+		}
+	}
+}
