@@ -108,7 +108,14 @@ func (v Value) Float64() float64 {
 			return f
 		}
 		// The bound 2^−21·ulp(exact) in Format, with ulp(exact) = ulp(approx) (same binade).
-		b := new(big.Float).SetMantExp(big.NewFloat(1), v.Format.UlpExp(v.approx)-21)
+		eb := v.Format.UlpExp(v.approx) - 21
+		if eb >= v.approx.MantExp(nil)-54 {
+			// The bound is at least half a float64 ulp of the value (it is below the format's
+			// normal range): no float64 rounding can be proven, and forming approx ± bound
+			// would shift the mantissa by the whole exponent gap.
+			return f
+		}
+		b := new(big.Float).SetMantExp(big.NewFloat(1), eb)
 		prec := v.approx.Prec() + 64
 		lo := new(big.Float).SetPrec(prec).Sub(v.approx, b)
 		hi := new(big.Float).SetPrec(prec).Add(v.approx, b)
