@@ -136,7 +136,7 @@ func ScatterSVG(title string, pts []Point, curve []XY) ([]byte, error) {
 	p.Title.Text = title
 	p.Y.Label.Text = "ulp error (log scale)"
 	p.Y.Scale = plot.LogScale{}
-	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
+	p.Y.Tick.Marker = decadeTicks{}
 	maxX, maxY := 0.0, 1.0
 	for _, q := range pts {
 		maxX = math.Max(maxX, float64(q.XRange))
@@ -165,7 +165,7 @@ func ScatterSVG(title string, pts []Point, curve []XY) ([]byte, error) {
 	}
 	if logX {
 		p.X.Scale = plot.LogScale{}
-		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
+		p.X.Tick.Marker = decadeTicks{}
 		p.X.Label.Text = "x_max − x_min (log scale, values below 0.01 drawn at 0.01)"
 	} else {
 		p.X.Label.Text = "x_max − x_min"
@@ -274,4 +274,29 @@ func inlineSVG(doc []byte) string {
 		s = s[i:]
 	}
 	return s
+}
+
+// decadeTicks labels powers of ten on a log axis, at most about eight of them (every k-th decade
+// when the axis spans more), so that an axis over 1e-2 … 1e38 stays readable.
+type decadeTicks struct{}
+
+func (decadeTicks) Ticks(lo, hi float64) []plot.Tick {
+	if !(lo > 0) || !(hi > lo) {
+		return nil
+	}
+	a, b := math.Floor(math.Log10(lo)), math.Ceil(math.Log10(hi))
+	step := math.Max(1, math.Ceil((b-a)/8))
+	var ts []plot.Tick
+	for e := a; e <= b; e++ {
+		v := math.Pow(10, e)
+		if v < lo || v > hi {
+			continue
+		}
+		t := plot.Tick{Value: v}
+		if math.Mod(e-a, step) == 0 {
+			t.Label = tenPow(e)
+		}
+		ts = append(ts, t)
+	}
+	return ts
 }

@@ -140,6 +140,11 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 	var wg sync.WaitGroup
 	for w := range accs {
 		acc := reports.NewAccumulator(meta)
+		for _, k := range c.Kernels {
+			if curve := boundCurve(k); curve != nil {
+				acc.SetBound(reports.Key{Kernel: k.Name, Op: k.Op.String(), Format: k.In.String(), Property: properties.PropAccuracy}, curve)
+			}
+		}
 		accs[w] = acc
 		wg.Add(1)
 		go func() {
