@@ -52,8 +52,8 @@ func withSign(t *rapid.T, m float64) float64 {
 func normal(t *rapid.T, f fp.Format, eLo, eHi int) float64 {
 	eLo, eHi = max(eLo, f.EMin()), min(eHi, f.EMax())
 	if eLo > eHi { // the range lies outside f's normals: its nearest binade
-		eLo, eHi = max(eLo, eHi), max(eLo, eHi)
-		eLo, eHi = min(eLo, f.EMax()), min(eLo, f.EMax())
+		b := min(max(eLo, eHi), f.EMax())
+		eLo, eHi = b, b
 	}
 	e := eLo + int(uint64In(t, 0, uint64(eHi-eLo)))
 	top := f.MaxFinite()
