@@ -7,6 +7,7 @@ import (
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/generators"
+	"github.com/ulpcheck/ulpcheck/kernels"
 )
 
 // TestCrossEntropyRegressions replays the cross-entropy cases on which the oracle and the
@@ -113,5 +114,40 @@ func TestCrossEntropyBoundAbsorption(t *testing.T) {
 			}
 			t.Logf("max error %.4g ulp, bounds %.4g ulp", v.MaxUlp, v.Bound)
 		})
+	}
+}
+
+// TestInfWithinToleranceOfOverflow: a loss whose exact value is MaxFinite + 6.5 (below the
+// overflow boundary max + ½ulp(max) by far less than its tolerance) may round to +Inf. Found by
+// ULPCHECK_LONG=3000: x = [max, −max, 0] repeated over 2048 columns, a one-hot target on a 0,
+// ε = 0.05, mean; loss = 0.95·(LSE − 0) + 0.05·mean_c(LSE − x_c) ≈ max, and the fused fp32
+// kernel's sum of 2048 terms rounds beyond the boundary. A value further than the tolerance
+// from the boundary must still fail (no-inf).
+func TestInfWithinToleranceOfOverflow(t *testing.T) {
+	const n = 2048
+	mx := fp.FP32.MaxFinite()
+	x, p := make([]float64, n), make([]float64, n)
+	for i := range x {
+		x[i] = []float64{mx, -mx, 0}[i%3]
+	}
+	p[2] = 1
+	c := generators.Case{Format: fp.FP32, Class: "test/overflow-boundary", Rows: 1, Cols: n, X: x, Probs: p,
+		CE: generators.CEOptions{IgnoreIndex: -100, LabelSmoothing: 0.05, Reduction: generators.ReduceMean}, RowClasses: []generators.Class{"test"}}
+	k := mustLookup(t, "ce/fusedprob/fp32")
+	v := Evaluate(context.Background(), k, c)
+	if !v.OK() {
+		t.Fatalf("false alarm:\n%s", v.Report())
+	}
+	t.Logf("got %s, error %.4g ulp (judged at the boundary), bound %.4g ulp", hexf(v.Got[0]), v.Ulp[0], v.Bound[0])
+	// A kernel returning +Inf for a loss of log 2 is still an overflow.
+	inf := kernels.CrossEntropyProbBatch("always-inf", func(dst, _, _ []float32, _, _ int, _ kernels.CEOptions) error {
+		for i := range dst {
+			dst[i] = float32(math.Inf(1))
+		}
+		return nil
+	})
+	c2 := generators.Case{Format: fp.FP32, Class: "test", Rows: 1, Cols: 2, X: []float64{0, 0}, Probs: []float64{1, 0}, CE: generators.DefaultCEOptions(), RowClasses: []generators.Class{"test"}}
+	if v := Evaluate(context.Background(), inf, c2); v.OK() || !hasClass(v, ClassOverflow) {
+		t.Fatalf("+Inf for a loss of log 2 passed (classes %v):\n%s", v.Classes(), v.Report())
 	}
 }

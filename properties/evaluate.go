@@ -299,6 +299,16 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 		}
 		return report(PropAccuracy, ClassPrecision, "the exact value overflows the format")
 	case math.IsInf(got, 0):
+		// ±Inf is what any value at or beyond the overflow boundary T = max + ½ulp(max) rounds
+		// to: when the tolerance reaches T from the exact value (same sign), a result within the
+		// tolerance may round to ±Inf. It is judged as T, the smallest such value.
+		if y := e.Float64(); math.Signbit(got) == math.Signbit(y) && !math.IsNaN(tol) {
+			t := out.MaxFinite() + 0.5*out.Ulp(out.MaxFinite())
+			if d := t - math.Abs(y); d <= tol {
+				ulp := out.Ulp(y)
+				return d / ulp, tol / ulp
+			}
+		}
 		f.UlpError = math.Inf(1)
 		return report(PropNoInf, ClassOverflow, "±Inf where the exact value is finite")
 	}
