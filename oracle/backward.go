@@ -264,8 +264,42 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 					return &center{A: A, eps: e, sign: d.sign}
 				}
 			}
-			return tinyBackward(x, dy, ri.m, i, br.w)
+			if c := tinyBackward(x, dy, ri.m, i, br.w); c != nil {
+				return c
+			}
+			if br.w >= MaxPrecision*2/3 {
+				return negligibleBackward(fi, x, dy, ri.m, i)
+			}
+			return nil
 		})
+}
+
+// negligibleBackward is the last resort for an entry below the maximum whose sign no affordable
+// precision decides: |dx_i| = y_i·|Σ_j (dy_i − dy_j)·y_j| ≤ 2·max_j|dy_j|·e^(x_i − m), since
+// y_i ≤ e^(x_i − m) and Σ_j y_j = 1. When that bound is below 2^−24·MinSubnormal (checked in
+// float64 with a margin of 2 bits for the rounding of x_i − m and the logarithms), dx_i rounds
+// to zero and 0 is within 2^−22 ulp of it. Its sign is then unknown: the result is +0, the sign
+// the package gives exact zeros. It returns nil when the bound is not that small.
+func negligibleBackward(fi *fmtInfo, x, dy []float64, m float64, i int) *center {
+	d := x[i] - m
+	if !(d < 0) {
+		return nil
+	}
+	maxDy := 0.0
+	for j, xj := range x {
+		if !math.IsInf(xj, -1) {
+			maxDy = math.Max(maxDy, math.Abs(dy[j]))
+		}
+	}
+	if maxDy == 0 {
+		return nil
+	}
+	log2Bound := d*math.Log2E + math.Log2(2*maxDy)
+	if !(log2Bound < math.Log2(fi.minSub)-26) {
+		return nil
+	}
+	b := new(big.Float).SetMantExp(big.NewFloat(fi.minSub), -24)
+	return &center{A: new(big.Float), eps: ival{lo: new(big.Float).Neg(b), hi: b}, sign: 1}
 }
 
 // tinyBackward decides the sign of dx_i when every entry that contributes to

@@ -391,3 +391,37 @@ func TestDecideRat(t *testing.T) {
 		t.Errorf("interval across 1 decided as %v", v.Rounded)
 	}
 }
+
+// TestBackwardNegligibleEntries: entries so far below the maximum that their gradient is below
+// any subnormal, while its sign needs about a million bits (the cancellation in dy_i − c is
+// itself of order e^(x_j − m)). They round to zero; before, the Ziv loop hit its cap.
+func TestBackwardNegligibleEntries(t *testing.T) {
+	tests := []struct {
+		f      fp.Format
+		x, dy  []float64
+		reason string
+	}{
+		{fp.BF16, []float64{0, 0, 0, 0, -0x1p33, 720896}, []float64{86.5, 86.5, 86.5, -86.5, 87, 86.5},
+			"entries 720896 below a single maximum; dy_i − c ≈ 173·e^−720896"},
+		{fp.FP32, []float64{0, 0, 0, 0, 0, 0, 0, 0, 786432, -0x1p33},
+			[]float64{88.7228, 88.7228, 88.7228, 88.7228, 88.7228, 88.7228, 88.7228, -88.7228, 88.7228, float64(math.Float32frombits(0x42b17215))},
+			"entries 786432 below a single maximum"},
+	}
+	for _, tt := range tests {
+		x, dy := make([]float64, len(tt.x)), make([]float64, len(tt.dy))
+		for i := range tt.x {
+			x[i], _ = tt.f.RoundFloat64(tt.x[i])
+			dy[i], _ = tt.f.RoundFloat64(tt.dy[i])
+		}
+		got, err := SoftmaxBackward(tt.f, x, dy, 1, len(x), fp.MaskNaN)
+		if err != nil {
+			t.Errorf("%v %s: %v", tt.f, tt.reason, err)
+			continue
+		}
+		for i := range x {
+			if x[i] < 1000 && got[i].Rounded != 0 {
+				t.Errorf("%v %s: dx[%d] = %v, want ±0 (|dx| < 2^-700000)", tt.f, tt.reason, i, got[i].Rounded)
+			}
+		}
+	}
+}
