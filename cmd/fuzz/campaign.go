@@ -105,14 +105,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 		gens[i] = newRapidGen(k, c.MaxLen)
 	}
 
-	var total int64
-	for range c.Kernels {
-		for i := int64(0); i < c.Cases; i++ {
-			if inShard(c.Shard, i) {
-				total++
-			}
-		}
-	}
+	total := int64(len(c.Kernels)) * shardCount(c.Shard, c.Cases)
 	jobs := make(chan job)
 	go func() {
 		defer close(jobs)
