@@ -74,17 +74,12 @@ func WriteHTML(w io.Writer, r *Report) error {
 	if err := writePlots(b, r); err != nil {
 		return err
 	}
-	n := 0
-	for i := range r.Cells {
-		cl := &r.Cells[i]
-		for j := range cl.Examples {
-			if n == 0 {
-				b.WriteString("<h2 id=\"findings\">Findings</h2>\n")
-			}
-			n++
-			writeExampleHTML(b, cl, &cl.Examples[j])
+	n := r.eachExample(func(first bool, cl *Cell, ex *Counterexample) {
+		if first {
+			b.WriteString("<h2 id=\"findings\">Findings</h2>\n")
 		}
-	}
+		writeExampleHTML(b, cl, ex)
+	})
 	if n == 0 {
 		b.WriteString("<p>No failures.</p>\n")
 	}

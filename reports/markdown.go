@@ -55,17 +55,12 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 			ulpText(cl.P50), ulpText(cl.P99), mdCell(first))
 	}
 	b.WriteString("\n")
-	n := 0
-	for i := range r.Cells {
-		cl := &r.Cells[i]
-		for j := range cl.Examples {
-			if n == 0 {
-				b.WriteString("## Findings\n\n")
-			}
-			n++
-			writeExampleMD(b, cl, &cl.Examples[j])
+	n := r.eachExample(func(first bool, cl *Cell, ex *Counterexample) {
+		if first {
+			b.WriteString("## Findings\n\n")
 		}
-	}
+		writeExampleMD(b, cl, ex)
+	})
 	if n == 0 {
 		b.WriteString("No failures.\n")
 	}

@@ -243,3 +243,17 @@ func (e *Counterexample) Title() string {
 	}
 	return e.Class
 }
+
+// eachExample calls fn for every counterexample of r in report order, first telling it whether
+// this is the first one (for a section heading), and returns how many there were.
+func (r *Report) eachExample(fn func(first bool, cl *Cell, ex *Counterexample)) int {
+	n := 0
+	for i := range r.Cells {
+		cl := &r.Cells[i]
+		for j := range cl.Examples {
+			fn(n == 0, cl, &cl.Examples[j])
+			n++
+		}
+	}
+	return n
+}
