@@ -138,7 +138,10 @@ func lseShifted[F accum](x []F) F {
 
 // softmaxBackward computes dx_i = y_i(dy_i − c), c = Σ_j dy_j y_j, y = shiftedSoftmax(x),
 // all in F. Absolute error ≤ y_i[(e_y + γ_n)Σ_j|dy_j|y_j + (e_y + γ_2)|dy_i − c|] with e_y the
-// softmax bound (NUMERICS §3).
+// softmax bound (NUMERICS §3). Where dy_i − c overflows F with both terms finite (dy_i near
+// −max and c > 0), it computes y_i·dy_i − y_i·c instead: each product is finite (y_i ≤ 1), a
+// y_i that underflowed to 0 gives ±0 rather than 0·Inf = NaN, and the error stays within the
+// same bound (y_i|dy_i| + y_i|c| ≤ y_i(|dy_i − c| + 2Σ_j|dy_j|y_j)).
 func softmaxBackward[F accum](dx, x, dy []F) {
 	shiftedSoftmax(dx, x)
 	var c F
@@ -146,7 +149,12 @@ func softmaxBackward[F accum](dx, x, dy []F) {
 		c += F(dy[j] * y)
 	}
 	for i, y := range dx {
-		dx[i] = y * (dy[i] - c)
+		d := dy[i] - c
+		if math.IsInf(float64(d), 0) && !math.IsInf(float64(dy[i]), 0) && !math.IsInf(float64(c), 0) {
+			dx[i] = y*dy[i] - y*c
+			continue
+		}
+		dx[i] = y * d
 	}
 }
 

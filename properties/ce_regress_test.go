@@ -3,6 +3,7 @@ package properties
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -149,5 +150,78 @@ func TestInfWithinToleranceOfOverflow(t *testing.T) {
 	c2 := generators.Case{Format: fp.FP32, Class: "test", Rows: 1, Cols: 2, X: []float64{0, 0}, Probs: []float64{1, 0}, CE: generators.DefaultCEOptions(), RowClasses: []generators.Class{"test"}}
 	if v := Evaluate(context.Background(), inf, c2); v.OK() || !hasClass(v, ClassOverflow) {
 		t.Fatalf("+Inf for a loss of log 2 passed (classes %v):\n%s", v.Classes(), v.Report())
+	}
+}
+
+// TestOverflowBoundaryBand replays a false alarm of the 100,000-case run (ce/fusedprob/fp32,
+// rapid seed 87493): the exact loss max·Σp + log 7 + log 3 ≈ max + 0.75 ulp lies just past fp32's
+// overflow boundary max + ½ulp, so it rounds to +Inf, while the kernel, within its tolerance,
+// returns max. Both max and +Inf are within the tolerance there: the mirror of +Inf accepted for
+// an exact value just below the boundary. A kernel that clamps a loss far beyond the boundary to
+// max (2·max here) still fails.
+func TestOverflowBoundaryBand(t *testing.T) {
+	mx := fp.FP32.MaxFinite()
+	p := float64(float32(1.0 / 7)) // 0x3e124925: seven of them sum to 1 + 4.5e−8
+	sum := generators.CEOptions{IgnoreIndex: -100, Reduction: generators.ReduceSum}
+	near := generators.Case{Format: fp.FP32, Class: "test/regression", Rows: 2, Cols: 7,
+		X:     []float64{0, 0, 0, 0, 0, 0, 0, mx, mx, mx, -mx, -mx, -mx, 0},
+		Probs: []float64{1, 0, 0, 0, 0, 0, 0, p, p, p, p, p, p, p}, CE: sum, RowClasses: make([]generators.Class, 2)}
+	v := Evaluate(context.Background(), mustLookup(t, "ce/fusedprob/fp32"), near)
+	if !math.IsInf(v.Want[0], 1) {
+		t.Fatalf("the exact loss should round to +Inf in fp32, oracle gives %s", hexf(v.Want[0]))
+	}
+	if !v.OK() {
+		t.Fatalf("a kernel within its tolerance of a loss just past the overflow boundary fails:\n%s", v.Report())
+	}
+	if v.Ulp[0] > 1 || v.Ulp[0] < 0.5 {
+		t.Errorf("ulp error %v of %s against max + 0.75ulp, want in [½, 1]", v.Ulp[0], hexf(v.Got[0]))
+	}
+
+	// The same in fp64 (rapid seed 900983433837639777): 22 probabilities 1/22 sum to just
+	// above 1, and the loss of a row at ±max lands 0.52 ulp past the boundary.
+	m64 := math.MaxFloat64
+	x64 := []float64{m64, m64, m64, m64, m64, m64}
+	for range 9 {
+		x64 = append(x64, -m64)
+	}
+	x64 = append(x64, math.Nextafter(m64, 0), math.Float64frombits(0x7feffffffffffffd), math.Float64frombits(0x7feffffffffffffc), 0, 0, 0, 0)
+	p64 := make([]float64, 22)
+	for i := range p64 {
+		p64[i] = 1.0 / 22
+	}
+	mean := generators.CEOptions{IgnoreIndex: -100, Reduction: generators.ReduceMean}
+	near64 := generators.Case{Format: fp.FP64, Class: "test/regression", Rows: 1, Cols: 22, X: x64, Probs: p64, CE: mean, RowClasses: make([]generators.Class, 1)}
+	if v := Evaluate(context.Background(), mustLookup(t, "ce/fusedprob/fp64"), near64); !math.IsInf(v.Want[0], 1) || v.Got[0] != m64 || !v.OK() {
+		t.Fatalf("fp64 loss just past the overflow boundary (want +Inf from the oracle, max from the kernel, a pass):\n%s", v.Report())
+	}
+
+	// Under Strict(½) the same output fails: 0.75 ulp is outside ½ ulp, and so is max.
+	if v := Evaluate(context.Background(), mustLookup(t, "ce/fusedprob/fp32"), near, WithTolerance(Strict(0.5))); v.OK() {
+		t.Fatalf("max for max + 0.75ulp passes Strict(½):\n%s", v.Report())
+	}
+
+	// The mutant: the bundled kernel with +Inf clamped to max, without declaring saturation,
+	// on a loss of 2·max. The condition-aware bound of a row with spread d = 2·max is vacuous
+	// (d·loss·u ≫ max), so the mutant is judged under Strict(1), where only +Inf is right.
+	k := *mustLookup(t, "ce/fused/fp32")
+	k.Name += "/clamped"
+	fn := k.Fn
+	k.Fn = func(ctx context.Context, a *kernels.Args) ([]float64, error) {
+		y, err := fn(ctx, a)
+		for i := range y {
+			if math.IsInf(y[i], 1) {
+				y[i] = mx
+			}
+		}
+		return y, err
+	}
+	far := generators.Case{Format: fp.FP32, Class: "test/regression", Rows: 1, Cols: 2,
+		X: []float64{mx, -mx}, Targets: []int{1}, CE: sum, RowClasses: make([]generators.Class, 1)}
+	v = Evaluate(context.Background(), &k, far, WithTolerance(Strict(1)))
+	if v.OK() || v.Failures[0].Class != ClassPrecision || !strings.Contains(v.Failures[0].Message, "overflows the format") {
+		t.Fatalf("max for an exact loss of 2·max passes or is misclassified:\n%s", v.Report())
+	}
+	if v := Evaluate(context.Background(), mustLookup(t, "ce/fused/fp32"), far, WithTolerance(Strict(1))); !v.OK() || !math.IsInf(v.Got[0], 1) {
+		t.Fatalf("the bundled kernel on a loss of 2·max:\n%s", v.Report())
 	}
 }

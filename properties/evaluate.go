@@ -294,8 +294,18 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 			return 0, math.NaN()
 		}
 		f.UlpError = e.UlpError(got)
-		if x := e.Exact(); x != nil && x.IsInf() {
+		x := e.Exact()
+		if x != nil && x.IsInf() {
 			return report(PropPropagate, ClassNonFiniteLost, "the exact value is infinite")
+		}
+		// A finite exact value at or just past the overflow boundary T = max + ½ulp(max) rounds
+		// to ±Inf, but a kernel within its tolerance may land below T and return a finite value
+		// (±max, say): the mirror of ±Inf for an exact value just below T, judged above.
+		if x != nil && !math.IsInf(got, 0) && math.Signbit(got) == x.Signbit() && !math.IsNaN(tol) {
+			f.Bound = math.Ldexp(tol, -out.UlpExp(x))
+			if f.UlpError <= f.Bound+measureSlack {
+				return f.UlpError, f.Bound
+			}
 		}
 		return report(PropAccuracy, ClassPrecision, "the exact value overflows the format")
 	case math.IsInf(got, 0):
