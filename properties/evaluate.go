@@ -300,7 +300,7 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 		}
 		// A finite exact value at or just past the overflow boundary T = max + ½ulp(max) rounds
 		// to ±Inf, but a kernel within its tolerance may land below T and return a finite value
-		// (±max, say): the mirror of ±Inf for an exact value just below T, judged above.
+		// (±max, say): the mirror of ±Inf for an exact value just below T, judged in the next case.
 		if x != nil && !math.IsInf(got, 0) && math.Signbit(got) == x.Signbit() && !math.IsNaN(tol) {
 			f.Bound = math.Ldexp(tol, -out.UlpExp(x))
 			if f.UlpError <= f.Bound+measureSlack {
