@@ -179,15 +179,7 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 	// The mean's denominator comes first, so that each row's weight is scaled by 1/D before the
 	// sum: Σ_n (w_n/D)·l_n cannot overflow where the mean itself does not (the scaled weights sum
 	// to 1), as w·l in float32 would for bf16 logits near the top of the range.
-	den := F(1)
-	if o.Reduction == ReduceMean {
-		den = 0
-		for r := 0; r < rows; r++ {
-			if t[r] != o.IgnoreIndex {
-				den += wOf[F](o, t[r])
-			}
-		}
-	}
+	den := classDen[F](rows, t, o)
 	scale := den
 	if den == 0 {
 		scale = 1 // 0/0 (every row ignored or weighted 0) is settled by the final division
@@ -245,15 +237,7 @@ func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 //	a −Inf logit j (p_j = 0): −w_j t'_j/D; the row's other entries stay finite (the loss is +Inf)
 //	mean with D = 0 (every row ignored or weighted 0): NaN in every row not ignored (0/0)
 func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
-	den := F(1)
-	if o.Reduction == ReduceMean {
-		den = 0
-		for r := 0; r < rows; r++ {
-			if t[r] != o.IgnoreIndex {
-				den += wOf[F](o, t[r])
-			}
-		}
-	}
+	den := classDen[F](rows, t, o)
 	eps := F(o.LabelSmoothing)
 	for r := 0; r < rows; r++ {
 		g := dx[r*cols : (r+1)*cols]
@@ -293,6 +277,21 @@ func ceGrad[F accum](dx, x []F, rows, cols int, t []int, o CEOptions) {
 			g[j] = F(a*g[j]) - F(F(wOf[F](o, j)/den)*tj)
 		}
 	}
+}
+
+// classDen is the divisor of a class-target reduction: Σ w_t over the rows not ignored for the
+// mean (PyTorch), 1 for sum and none.
+func classDen[F accum](rows int, t []int, o CEOptions) F {
+	if o.Reduction != ReduceMean {
+		return 1
+	}
+	var den F
+	for r := 0; r < rows; r++ {
+		if t[r] != o.IgnoreIndex {
+			den += wOf[F](o, t[r])
+		}
+	}
+	return den
 }
 
 func wOf[F accum](o CEOptions, c int) F {
