@@ -8,7 +8,7 @@ import (
 )
 
 // float64 references computed independently of the oracle, to within a few float64 ulps.
-func sp64(x float64) float64   { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
+func sp64(x float64) float64 { return math.Max(x, 0) + math.Log1p(math.Exp(-math.Abs(x))) }
 func sig64(x float64) float64 {
 	if x >= 0 {
 		return 1 / (1 + math.Exp(-x))
