@@ -79,22 +79,26 @@ var logitClasses = []Class{LogitSmall, LogitExpOver, LogitLog1p, LogitUnderflow,
 // logitCase draws a rows×cols batch of logits of f, all of one class or (LogitMixed) of
 // several.
 func logitCase(t *rapid.T, f fp.Format, c *config) Case {
-	rows := rapid.IntRange(1, max(1, min(c.maxRows, 4))).Draw(t, "rows")
-	cols := rapid.IntRange(1, max(1, min(c.maxLen, 32))).Draw(t, "cols")
 	cl := rapid.SampledFrom(append(append([]Class(nil), logitClasses...), LogitMixed)).Draw(t, "class")
-	x := make([]float64, rows*cols)
-	for i := range x {
+	elem := rapid.Custom(func(t *rapid.T) float64 {
 		ci := cl
 		if cl == LogitMixed {
 			ci = rapid.SampledFrom(logitClasses).Draw(t, "elem-class")
 		}
-		x[i] = drawLogit(t, f, ci)
+		return drawLogit(t, f, ci)
+	})
+	// A slice, so that shrinking deletes elements (down to the one that fails); the rows are
+	// the largest count up to the drawn one that divides its length.
+	x := rapid.SliceOfN(elem, 1, max(1, min(c.maxLen, 32))*max(1, min(c.maxRows, 4))).Draw(t, "x")
+	rows := rapid.IntRange(1, max(1, min(c.maxRows, 4))).Draw(t, "rows")
+	for len(x)%rows != 0 {
+		rows--
 	}
 	rc := make([]Class, rows)
 	for i := range rc {
 		rc[i] = cl
 	}
-	return Case{Format: f, Class: cl, Rows: rows, Cols: cols, X: x, RowClasses: rc}
+	return Case{Format: f, Class: cl, Rows: rows, Cols: len(x) / rows, X: x, RowClasses: rc}
 }
 
 // Logits generates batches of logits of f for the elementwise operations (softplus,

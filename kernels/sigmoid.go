@@ -171,10 +171,12 @@ func sigmoidAcc[F accum](x F) F {
 }
 
 // sigmoidGradAcc is e/(1 + e)² with e = e^−|x| (σ' is even): relative error ≤ 5u + O(u²).
+// Next to x = 0 the rounding can exceed ¼ = max σ' by an ulp; the result is clamped to ¼,
+// which only moves it toward the exact value.
 func sigmoidGradAcc[F accum](x F) F {
 	e := expF(-abs(x))
 	d := 1 + e
-	return e / (d * d)
+	return min(e/(d*d), 0.25)
 }
 
 // coefTimes returns c·v, and exactly 0 when c = 0 (the limit of a vanishing coefficient on a
@@ -195,6 +197,9 @@ func posWeight[F accum](o BCEOptions, i, cols int) F {
 
 // bceAcc is the stable per-element loss (1 − t)·softplus(x) + pw·t·softplus(−x).
 func bceAcc[F accum](x, t, pw F) F {
+	if x != x {
+		return x
+	}
 	return coefTimes(1-t, softplusPure(x)) + coefTimes(pw*t, softplusPure(-x))
 }
 
@@ -208,10 +213,14 @@ func bceNaive[F accum](x, t, pw F) F {
 
 // bceGradAcc is (1 − t)·σ(x) − pw·t·σ(−x), both sigmoids stable.
 func bceGradAcc[F accum](x, t, pw F) F {
+	if x != x {
+		return x
+	}
 	return coefTimes(1-t, sigmoidAcc(x)) - coefTimes(pw*t, sigmoidAcc(-x))
 }
 
-// bceBatch applies the per-element loss and reduces in F (left to right), rounding once into E.
+// bceBatch applies the per-element loss and reduces in F (left to right; the mean as Σ l_i/n),
+// rounding once into E.
 func bceBatch[E Elem, F accum](elem func(x, t, pw F) F) func(dst, x, t []E, rows, cols int, o BCEOptions) error {
 	return func(dst, x, t []E, rows, cols int, o BCEOptions) error {
 		f := FormatOf[E]()
@@ -223,13 +232,13 @@ func bceBatch[E Elem, F accum](elem func(x, t, pw F) F) func(dst, x, t []E, rows
 				dst[i] = ToNative[E](r)
 				continue
 			}
+			if o.Reduction == ReduceMean {
+				l /= F(len(x)) // divided first: a sum of losses near the maximum must not overflow
+			}
 			s += l
 		}
 		if o.Reduction == ReduceNone {
 			return nil
-		}
-		if o.Reduction == ReduceMean {
-			s /= F(len(x))
 		}
 		r, _ := f.RoundFloat64(float64(s))
 		dst[0] = ToNative[E](r)

@@ -63,6 +63,9 @@ func ArgsOf(c generators.Case) *kernels.Args {
 // Exact returns the oracle's values for the kernel's operation on a, in the kernel's output
 // format, under its masking policy.
 func Exact(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
+	if kernels.IsElementwise(k.Op) {
+		return exactElementwise(k, a)
+	}
 	f := k.OutFormat()
 	o := oracle.CEOptions{Weights: a.CE.Weights, IgnoreIndex: a.CE.IgnoreIndex,
 		LabelSmoothing: a.CE.LabelSmoothing, Reduction: oracle.Reduction(a.CE.Reduction)}
@@ -119,6 +122,9 @@ func Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, opts ..
 }
 
 func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *config) Verdict {
+	if kernels.IsElementwise(k.Op) {
+		return evaluateElementwise(ctx, k, c, cfg)
+	}
 	v := Verdict{Kernel: k.Name, Case: c}
 	if why := applies(k, c); why != "" {
 		v.Skipped = why
