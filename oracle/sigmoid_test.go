@@ -128,3 +128,27 @@ func TestBCEAgainstFloat64(t *testing.T) {
 		}
 	}
 }
+
+// runSigmoid computes a golden case of the two-class operations (scripts/golden/sigmoid.py):
+// targets in probs, pos_weight in weights.
+func (c *goldenCase) runSigmoid(f fp.Format, x []float64, opt CEOptions) ([]Value, error) {
+	switch c.Op {
+	case "softplus":
+		return Softplus(f, x, SoftplusThreshold)
+	case "logsigmoid":
+		return LogSigmoid(f, x)
+	case "sigmoid":
+		return Sigmoid(f, x)
+	case "sigmoid_grad":
+		return SigmoidGrad(f, x)
+	}
+	t, err := parseFloats(c.Probs)
+	if err != nil {
+		return nil, err
+	}
+	o := BCEOptions{PosWeight: opt.Weights, Reduction: opt.Reduction}
+	if c.Op == "bce" {
+		return BCEWithLogits(f, x, t, c.Rows, c.Cols, o)
+	}
+	return BCEWithLogitsGrad(f, x, t, c.Rows, c.Cols, o)
+}
