@@ -77,6 +77,9 @@ func plainSigmoidKernels() []*kernels.Kernel {
 				}
 				xi, ti := float64(x[i]), float64(tg[i])
 				l := 0.0
+				if xi != xi {
+					l = xi // the zero-coefficient shortcuts below must not drop a NaN logit
+				}
 				if ti != 1 {
 					l += (1 - ti) * (math.Max(xi, 0) + math.Log1p(math.Exp(-math.Abs(xi))))
 				}
