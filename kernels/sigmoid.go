@@ -195,20 +195,23 @@ func posWeight[F accum](o BCEOptions, i, cols int) F {
 	return F(o.PosWeight[i%cols])
 }
 
-// bceAcc is the stable per-element loss (1 − t)·softplus(x) + pw·t·softplus(−x).
-func bceAcc[F accum](x, t, pw F) F {
+// bceAcc is the stable per-element loss (1 − t)·softplus(x) + pw·t·softplus(−x), divided by d
+// (n for the mean, else 1) before pw multiplies: t·softplus(−x) ≤ softplus(−x) cannot overflow
+// and is not rounded through a subnormal pw·t, and the mean of losses near the maximum does not
+// overflow.
+func bceAcc[F accum](x, t, pw, d F) F {
 	if x != x {
 		return x
 	}
-	return coefTimes(1-t, softplusPure(x)) + coefTimes(pw*t, softplusPure(-x))
+	return coefTimes(1-t, softplusPure(x))/d + coefTimes(pw, coefTimes(t, softplusPure(-x))/d)
 }
 
 // bceNaive is −[pw·t·log σ(x) + (1 − t)·log(1 − σ(x))] through σ: once σ(x) rounds to 1
 // (x > 17 in float32) log(1 − σ) = −Inf, giving +Inf, or NaN = 0·(−Inf) at t = 1. Broken on
 // purpose.
-func bceNaive[F accum](x, t, pw F) F {
+func bceNaive[F accum](x, t, pw, d F) F {
 	p := 1 / (1 + expF(-x))
-	return -(pw*t*logF(p) + (1-t)*logF(1-p))
+	return -(pw*t*logF(p) + (1-t)*logF(1-p)) / d
 }
 
 // bceGradAcc is (1 − t)·σ(x) − pw·t·σ(−x), both sigmoids stable.
@@ -221,19 +224,20 @@ func bceGradAcc[F accum](x, t, pw F) F {
 
 // bceBatch applies the per-element loss and reduces in F (left to right; the mean as Σ l_i/n),
 // rounding once into E.
-func bceBatch[E Elem, F accum](elem func(x, t, pw F) F) func(dst, x, t []E, rows, cols int, o BCEOptions) error {
+func bceBatch[E Elem, F accum](elem func(x, t, pw, d F) F) func(dst, x, t []E, rows, cols int, o BCEOptions) error {
 	return func(dst, x, t []E, rows, cols int, o BCEOptions) error {
 		f := FormatOf[E]()
+		d := F(1)
+		if o.Reduction == ReduceMean {
+			d = F(len(x))
+		}
 		var s F
 		for i := range x {
-			l := elem(F(FromNative(x[i])), F(FromNative(t[i])), posWeight[F](o, i, cols))
+			l := elem(F(FromNative(x[i])), F(FromNative(t[i])), posWeight[F](o, i, cols), d)
 			if o.Reduction == ReduceNone {
 				r, _ := f.RoundFloat64(float64(l))
 				dst[i] = ToNative[E](r)
 				continue
-			}
-			if o.Reduction == ReduceMean {
-				l /= F(len(x)) // divided first: a sum of losses near the maximum must not overflow
 			}
 			s += l
 		}

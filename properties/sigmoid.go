@@ -68,8 +68,12 @@ func sigmoid64(x float64) float64 {
 
 // elementwiseCoef returns, for every output, the coefficient B of the first-order bound
 // |ŷ − y| ≤ B·u of the stable algorithm (docs/sigmoid.md), NaN where none applies.
-func elementwiseCoef(k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
-	b := make([]float64, len(want))
+func elementwiseCoef(k *kernels.Kernel, a *kernels.Args, want []float64) (b, under []float64) {
+	b = make([]float64, len(want))
+	// under: for BCE, the factor by which an exponential or product that underflows in the
+	// accumulation format (absolute error ½·MinSubnormal_acc) is multiplied on its way to the
+	// output: the coefficients |1 − t| + |pw|·max(|t|, 1), summed (÷n for the mean).
+	under = make([]float64, len(want))
 	pw := func(i int) float64 {
 		if a.CE.Weights == nil || a.Cols == 0 {
 			return 1
@@ -100,8 +104,11 @@ func elementwiseCoef(k *kernels.Kernel, a *kernels.Args, want []float64) []float
 			bi := coefTimes64(math.Abs(1-t), softplus64(x)+2*log1pe64(x)) + coefTimes64(math.Abs(p*t), softplus64(-x)+2*log1pe64(x)) + 3*math.Abs(l)
 			sb += bi
 			sl += math.Abs(l)
+			ui := math.Abs(1-t) + math.Abs(p)*math.Max(math.Abs(t), 1)
 			if a.CE.Reduction == kernels.ReduceNone {
-				b[i] = bi
+				b[i], under[i] = bi, ui
+			} else {
+				under[0] += ui
 			}
 		}
 		if a.CE.Reduction != kernels.ReduceNone {
@@ -109,6 +116,7 @@ func elementwiseCoef(k *kernels.Kernel, a *kernels.Args, want []float64) []float
 			b[0] = sb + n*sl
 			if a.CE.Reduction == kernels.ReduceMean && n > 0 {
 				b[0] = b[0]/n + math.Abs(want[0])
+				under[0] /= n
 			}
 		}
 	case kernels.OpBCEWithLogitsGrad:
@@ -118,13 +126,15 @@ func elementwiseCoef(k *kernels.Kernel, a *kernels.Args, want []float64) []float
 			// subtraction u|g|, the mean's division u|g|. Where the two terms cancel this
 			// absolute bound is many ulps of g: the cancellation is the algorithm's.
 			b[i] = 5 * (math.Abs(1-t)*sigmoid64(x) + math.Abs(p*t)*sigmoid64(-x))
+			under[i] = math.Abs(1-t) + math.Abs(p)*math.Max(math.Abs(t), 1)
 			if a.CE.Reduction == kernels.ReduceMean && n > 0 {
 				b[i] /= n
+				under[i] /= n
 			}
 			b[i] += 2 * math.Abs(want[i])
 		}
 	}
-	return b
+	return b, under
 }
 
 func coefTimes64(c, v float64) float64 {
@@ -143,13 +153,13 @@ func elementwiseTolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want
 	}
 	out, acc := k.OutFormat(), k.AccFormat()
 	u := acc.UnitRoundoff()
-	b := elementwiseCoef(k, a, want)
+	b, under := elementwiseCoef(k, a, want)
 	tol := make([]float64, len(want))
 	for i, y := range want {
 		if math.IsNaN(b[i]) || math.IsInf(b[i], 0) {
 			b[i] = math.Inf(1)
 		}
-		tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + 2*out.MinSubnormal() + t.safety*8*acc.MinSubnormal()
+		tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + 2*out.MinSubnormal() + t.safety*(8+under[i])*acc.MinSubnormal()
 	}
 	return tol
 }
