@@ -1,0 +1,52 @@
+package properties
+
+import (
+	"context"
+	"testing"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/generators"
+	"github.com/ulpcheck/ulpcheck/kernels"
+)
+
+// TestCrossEntropyBoundOnWideRows: the cross-entropy bound charges the spread to s/(1+s), not to
+// the loss, so on the two-class rows [30, −30] and [100, −100] with target 1 (losses 60 and 200,
+// s ≈ e^−60 and e^−200) it allows a few ulps where the old (5 + n + d)·nll·u allowed about 126
+// and 329, and a kernel 30 ulps off fails there.
+func TestCrossEntropyBoundOnWideRows(t *testing.T) {
+	k := mustLookup(t, "ce/fused/fp32")
+	for _, tc := range []struct {
+		x        []float64
+		maxBound float64
+	}{
+		{[]float64{30, -30}, 5},
+		{[]float64{100, -100}, 5},
+	} {
+		c := generators.Case{Format: fp.FP32, Class: "test/wide", Rows: 1, Cols: 2, X: tc.x, Targets: []int{1},
+			CE: generators.DefaultCEOptions(), RowClasses: make([]generators.Class, 1)}
+		v := Evaluate(context.Background(), k, c)
+		if !v.OK() {
+			t.Fatalf("%v: the bundled kernel fails:\n%s", tc.x, v.Report())
+		}
+		if b := v.Bound[0]; !(b <= tc.maxBound) {
+			t.Errorf("%v target 1: bound %.4g ulp, want ≤ %v", tc.x, b, tc.maxBound)
+		}
+		t.Logf("%v target 1: bound %.4g ulp", tc.x, v.Bound[0])
+		// The same loss 30 ulps up must fail as precision loss.
+		off := kernels.CrossEntropyBatch("ce/30-ulps-off", func(dst, x []float32, rows, cols int, tg []int, o kernels.CEOptions) {
+			v := float64(x[1-tg[0]]) - float64(x[tg[0]]) // the exact loss, to far below an ulp, on these rows
+			for range 30 {
+				v = fp.FP32.Next(v)
+			}
+			dst[0] = float32(v)
+		}, kernels.WithCEModes(kernels.ReduceMean)) // accumulates in fp32, as ce/fused/fp32
+		w := Evaluate(context.Background(), off, c)
+		if w.OK() {
+			t.Errorf("%v: a kernel 30 ulps off passes (bound %.4g ulp)", tc.x, w.Bound[0])
+			continue
+		}
+		if f := w.Failures[0]; f.Property != PropAccuracy || f.Class != ClassPrecision {
+			t.Errorf("%v: the kernel 30 ulps off fails %s [%s], want accuracy [precision loss]:\n%s", tc.x, f.Property, f.Class, w.Report())
+		}
+	}
+}
