@@ -27,9 +27,10 @@ td code{word-break:break-all}figure{margin:.5em 0;display:inline-block;vertical-
 .svgf8{font:8px "Liberation Serif",serif}.svgf9{font:9px "Liberation Serif",serif}.svgf10{font:10px "Liberation Serif",serif}.svgf11{font:11px "Liberation Serif",serif}.svgf12{font:12px "Liberation Serif",serif}.svgf14{font:14px "Liberation Serif",serif}
 .svgtk{fill:none;stroke:#000;stroke-width:.5}.svgbar{fill:#1F77B4}`
 
-// htmlScript filters and sorts the kernel × property matrix, and writes any script error into
-// #js-errors, where a browser test reads it.
+// htmlScript filters and sorts the kernel × property matrix, and writes any script error, and a
+// page wider than the window, into #js-errors, where a browser test reads it.
 const htmlScript = `window.onerror=function(m){document.getElementById("js-errors").textContent+="error: "+m+"\n"};
+window.addEventListener("load",function(){var d=document.documentElement;if(d.scrollWidth>d.clientWidth+1)document.getElementById("js-errors").textContent+="layout: page wider than the window ("+d.scrollWidth+" > "+d.clientWidth+")\n"});
 function mfilter(){var q=document.getElementById("mq").value.toLowerCase(),f=document.getElementById("mf").checked;
 document.querySelectorAll("#matrix tbody tr").forEach(function(r){var t=r.cells[0].textContent.toLowerCase();
 r.style.display=(t.indexOf(q)>=0&&(!f||r.dataset.fail==="1"))?"":"none"})}

@@ -96,6 +96,9 @@ func TestHTMLStructure(t *testing.T) {
 func TestHTMLInBrowser(t *testing.T) {
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("ULPCHECK_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("chromium not found and ULPCHECK_REQUIRE_CHROMIUM=1 (as in CI)")
+		}
 		t.Skip("chromium not found: the HTML is checked structurally only (TestHTMLStructure)")
 	}
 	t.Logf("rendering with %s", bin)
@@ -114,6 +117,22 @@ func TestHTMLInBrowser(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	// What the page's script saw (errors, overflowing layout) and the verdict, from the DOM after
+	// the scripts ran, in a window of a laptop's size.
+	dom, err := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile2"), "--window-size=1200,900", "--virtual-time-budget=2000",
+		"--dump-dom", "file://"+page).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	ds := string(dom)
+	if i, j := strings.Index(ds, `<div id="js-errors">`), strings.Index(ds, `<div id="js-errors"></div>`); i < 0 || j != i {
+		t.Errorf("the page reports errors: %.400s", ds[max(i, 0):])
+	}
+	if !strings.Contains(ds, `id="verdict"`) || !strings.Contains(ds, "no unexpected failure") && !strings.Contains(ds, "failed unexpectedly") {
+		t.Errorf("the rendered DOM has no verdict line")
 	}
 	f, err := os.Open(shot)
 	if err != nil {
