@@ -377,12 +377,14 @@ func SoftmaxBackwardBatchErr[E Elem](name string, fn func(dx, x, dy []E, rows, c
 	return k
 }
 
-// ceRowWeights returns the weight of each row's target (0 for ignored rows) and their sum.
-func ceRowWeights(a *Args) ([]float64, float64) {
-	w := make([]float64, a.Rows)
-	d := 0.0
+// ceRowWeights returns the weight of each row's target, which rows are ignored (weight 0), and
+// the sum of the weights of the rows not ignored.
+func ceRowWeights(a *Args) (w []float64, ignored []bool, d float64) {
+	w = make([]float64, a.Rows)
+	ignored = make([]bool, a.Rows)
 	for r, t := range a.Targets {
 		if t == a.CE.IgnoreIndex {
+			ignored[r] = true
 			continue
 		}
 		w[r] = 1
@@ -391,7 +393,18 @@ func ceRowWeights(a *Args) ([]float64, float64) {
 		}
 		d += w[r]
 	}
-	return w, d
+	return w, ignored, d
+}
+
+// weighted returns s·v as the oracle defines a row's weighted term: the exact coefficient s times
+// the row's value, where a zero coefficient contributes 0 whatever the value (xlogy: 0·(±Inf) = 0)
+// except that a NaN row stays NaN (a row with a NaN or +Inf logit, or fully masked, is NaN at any
+// weight, as in PyTorch). A NaN s (a mean over rows of total weight 0) gives NaN.
+func weighted(s, v float64) float64 {
+	if s == 0 && !math.IsNaN(v) {
+		return 0
+	}
+	return s * v
 }
 
 // CrossEntropy adapts fn, which returns one row's unreduced loss −log softmax(x)[target]. The
@@ -408,18 +421,18 @@ func CrossEntropyErr[E Elem](name string, fn func(x []E, target int) (E, error),
 		if a.CE.LabelSmoothing != 0 || a.Targets == nil {
 			return nil, fmt.Errorf("%w: %s: row adapter without label smoothing or probability targets", ErrUnsupported, k.Name)
 		}
-		w, d := ceRowWeights(a)
+		w, ignored, d := ceRowWeights(a)
 		loss := make([]float64, a.Rows)
 		_, err := run(k, 0, [][]float64{a.X}, func(_ []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
-				if w[r] == 0 {
+				if ignored[r] {
 					continue
 				}
 				v, err := fn(row(in[0], r, a.Cols), a.Targets[r])
 				if err != nil {
 					return err
 				}
-				loss[r] = w[r] * FromNative(v)
+				loss[r] = weighted(w[r], FromNative(v))
 			}
 			return nil
 		})
@@ -516,13 +529,13 @@ func CrossEntropyGradErr[E Elem](name string, fn func(dx, x []E, target int) err
 		if a.CE.LabelSmoothing != 0 || a.Targets == nil {
 			return nil, fmt.Errorf("%w: %s: row adapter without label smoothing or probability targets", ErrUnsupported, k.Name)
 		}
-		w, d := ceRowWeights(a)
+		w, ignored, d := ceRowWeights(a)
 		if a.CE.Reduction != ReduceMean {
 			d = 1
 		}
 		g, err := run(k, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
-				if w[r] == 0 {
+				if ignored[r] {
 					z := ToNative[E](0)
 					for j := range row(dst, r, a.Cols) {
 						dst[r*a.Cols+j] = z
@@ -540,9 +553,9 @@ func CrossEntropyGradErr[E Elem](name string, fn func(dx, x []E, target int) err
 		}
 		out := k.OutFormat()
 		for r := 0; r < a.Rows; r++ {
-			if s := w[r] / d; s != 1 {
+			if s := w[r] / d; s != 1 && !ignored[r] {
 				for j := r * a.Cols; j < (r+1)*a.Cols; j++ {
-					g[j], _ = out.RoundFloat64(g[j] * s)
+					g[j], _ = out.RoundFloat64(weighted(s, g[j]))
 				}
 			}
 		}

@@ -20,12 +20,18 @@ type Op uint8
 // The operations. Output shapes: rows×cols for the row-wise maps and gradients, rows for LSE,
 // rows (ReduceNone) or 1 for cross-entropy.
 const (
-	OpSoftmax          Op = iota + 1 // softmax(x) per row
-	OpLogSoftmax                     // log softmax(x) per row
-	OpLSE                            // log Σ exp(x) per row
-	OpCrossEntropy                   // PyTorch F.cross_entropy (NUMERICS §8)
-	OpSoftmaxBackward                // dx = y⊙(dy − Σ_j dy_j y_j), y = softmax(x)
-	OpCrossEntropyGrad               // ∂ cross-entropy / ∂ logits
+	OpSoftmax           Op = iota + 1 // softmax(x) per row
+	OpLogSoftmax                      // log softmax(x) per row
+	OpLSE                             // log Σ exp(x) per row
+	OpCrossEntropy                    // PyTorch F.cross_entropy (NUMERICS §8)
+	OpSoftmaxBackward                 // dx = y⊙(dy − Σ_j dy_j y_j), y = softmax(x)
+	OpCrossEntropyGrad                // ∂ cross-entropy / ∂ logits
+	OpSoftplus                        // F.softplus(x) elementwise, beta 1, threshold 20 (sigmoid.go)
+	OpLogSigmoid                      // F.logsigmoid(x) elementwise
+	OpSigmoid                         // torch.sigmoid(x) elementwise
+	OpSigmoidGrad                     // σ'(x) = σ(x)σ(−x) elementwise
+	OpBCEWithLogits                   // F.binary_cross_entropy_with_logits (Args.Probs are the targets)
+	OpBCEWithLogitsGrad               // ∂ BCE with logits / ∂ logits
 )
 
 var opNames = map[Op]string{
@@ -35,7 +41,7 @@ var opNames = map[Op]string{
 
 // Ops returns every operation.
 func Ops() []Op {
-	return []Op{OpSoftmax, OpLogSoftmax, OpLSE, OpCrossEntropy, OpSoftmaxBackward, OpCrossEntropyGrad}
+	return append([]Op{OpSoftmax, OpLogSoftmax, OpLSE, OpCrossEntropy, OpSoftmaxBackward, OpCrossEntropyGrad}, sigmoidOps...)
 }
 
 // String returns the short name used in kernel names and on command lines ("softmax", "ce", …).
@@ -235,6 +241,11 @@ func (k *Kernel) OutLen(a *Args) int {
 	case OpCrossEntropy:
 		if a.CE.Reduction == ReduceNone {
 			return a.Rows
+		}
+		return 1
+	case OpBCEWithLogits:
+		if a.CE.Reduction == ReduceNone {
+			return a.Rows * a.Cols
 		}
 		return 1
 	}

@@ -86,6 +86,8 @@ func (c *goldenCase) run() ([]Value, error) {
 		}
 	}
 	switch c.Op {
+	case "softplus", "logsigmoid", "sigmoid", "sigmoid_grad", "bce", "bce_grad":
+		return c.runSigmoid(f, x, opt)
 	case "lse":
 		return LSEBatch(f, x, c.Rows, c.Cols)
 	case "softmax":

@@ -17,7 +17,7 @@ import (
 //	any NaN in x: NaN
 //	any +Inf in x (and no NaN): +Inf
 //	every entry −Inf, or len(x) = 0: −Inf
-//	exactly one finite entry x_k: x_k rounded into f (exact: the only rational case)
+//	exactly one finite entry x_k: x_k rounded into f (exact: the only rational case); +0 for x_k = ±0
 //
 // Method: m + log1p(Σ_{i≠k} e^(x_i − m)) with m = x_k the maximum, in float64 with a proven
 // bound (decides most outputs of formats up to fp32), else Ziv's loop on interval enclosures.
@@ -47,7 +47,13 @@ func lseRow(fi *fmtInfo, x []float64, out []Value, t []float64) error {
 		out[0] = floatValue(f, math.Inf(-1))
 		return nil
 	case ri.nFinite == 1:
-		out[0] = floatValue(f, ri.m)
+		// log e^x_k = x_k exactly; for x_k = ±0 that is log 1 = +0 (IEEE 754 log(1) = +0, and
+		// PyTorch's logsumexp of [−0] is +0), never −0.
+		m := ri.m
+		if m == 0 {
+			m = 0
+		}
+		out[0] = floatValue(f, m)
 		return nil
 	}
 	if fi.fast {

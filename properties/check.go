@@ -22,6 +22,9 @@ func CaseGen(k *kernels.Kernel, opts ...Option) *rapid.Generator[generators.Case
 
 func caseGen(k *kernels.Kernel, cfg *config) *rapid.Generator[generators.Case] {
 	f, g := k.In, cfg.genOpts
+	if kernels.IsElementwise(k.Op) {
+		return elementwiseGen(k, g)
+	}
 	switch k.Op {
 	case kernels.OpSoftmaxBackward:
 		return generators.Backward(f, g...).Generator

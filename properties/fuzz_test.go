@@ -114,3 +114,77 @@ func FuzzSoftmaxBwdFP16(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp16") }
 func FuzzSoftmaxBwdFP32(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp32") }
 
 func FuzzSoftmaxBwdFP64(f *testing.F) { fuzzKernel(f, "softmaxbwd/fp64") }
+
+// The two-class operations (docs/sigmoid.md).
+
+func FuzzSoftplusStableBF16(f *testing.F) { fuzzKernel(f, "softplus/stable/bf16") }
+
+func FuzzSoftplusStableFP16(f *testing.F) { fuzzKernel(f, "softplus/stable/fp16") }
+
+func FuzzSoftplusStableFP32(f *testing.F) { fuzzKernel(f, "softplus/stable/fp32") }
+
+func FuzzSoftplusStableFP64(f *testing.F) { fuzzKernel(f, "softplus/stable/fp64") }
+
+func FuzzSoftplusNaiveBF16(f *testing.F) { fuzzKernel(f, "softplus/naive/bf16") }
+
+func FuzzSoftplusNaiveFP16(f *testing.F) { fuzzKernel(f, "softplus/naive/fp16") }
+
+func FuzzSoftplusNaiveFP32(f *testing.F) { fuzzKernel(f, "softplus/naive/fp32") }
+
+func FuzzSoftplusNaiveFP64(f *testing.F) { fuzzKernel(f, "softplus/naive/fp64") }
+
+func FuzzLogSigmoidStableBF16(f *testing.F) { fuzzKernel(f, "logsigmoid/stable/bf16") }
+
+func FuzzLogSigmoidStableFP16(f *testing.F) { fuzzKernel(f, "logsigmoid/stable/fp16") }
+
+func FuzzLogSigmoidStableFP32(f *testing.F) { fuzzKernel(f, "logsigmoid/stable/fp32") }
+
+func FuzzLogSigmoidStableFP64(f *testing.F) { fuzzKernel(f, "logsigmoid/stable/fp64") }
+
+func FuzzLogSigmoidNaiveBF16(f *testing.F) { fuzzKernel(f, "logsigmoid/naive/bf16") }
+
+func FuzzLogSigmoidNaiveFP16(f *testing.F) { fuzzKernel(f, "logsigmoid/naive/fp16") }
+
+func FuzzLogSigmoidNaiveFP32(f *testing.F) { fuzzKernel(f, "logsigmoid/naive/fp32") }
+
+func FuzzLogSigmoidNaiveFP64(f *testing.F) { fuzzKernel(f, "logsigmoid/naive/fp64") }
+
+func FuzzSigmoidStableBF16(f *testing.F) { fuzzKernel(f, "sigmoid/stable/bf16") }
+
+func FuzzSigmoidStableFP16(f *testing.F) { fuzzKernel(f, "sigmoid/stable/fp16") }
+
+func FuzzSigmoidStableFP32(f *testing.F) { fuzzKernel(f, "sigmoid/stable/fp32") }
+
+func FuzzSigmoidStableFP64(f *testing.F) { fuzzKernel(f, "sigmoid/stable/fp64") }
+
+func FuzzSigmoidGradStableBF16(f *testing.F) { fuzzKernel(f, "sigmoidgrad/stable/bf16") }
+
+func FuzzSigmoidGradStableFP16(f *testing.F) { fuzzKernel(f, "sigmoidgrad/stable/fp16") }
+
+func FuzzSigmoidGradStableFP32(f *testing.F) { fuzzKernel(f, "sigmoidgrad/stable/fp32") }
+
+func FuzzSigmoidGradStableFP64(f *testing.F) { fuzzKernel(f, "sigmoidgrad/stable/fp64") }
+
+func FuzzBCEStableBF16(f *testing.F) { fuzzKernel(f, "bce/stable/bf16") }
+
+func FuzzBCEStableFP16(f *testing.F) { fuzzKernel(f, "bce/stable/fp16") }
+
+func FuzzBCEStableFP32(f *testing.F) { fuzzKernel(f, "bce/stable/fp32") }
+
+func FuzzBCEStableFP64(f *testing.F) { fuzzKernel(f, "bce/stable/fp64") }
+
+func FuzzBCENaiveBF16(f *testing.F) { fuzzKernel(f, "bce/naive/bf16") }
+
+func FuzzBCENaiveFP16(f *testing.F) { fuzzKernel(f, "bce/naive/fp16") }
+
+func FuzzBCENaiveFP32(f *testing.F) { fuzzKernel(f, "bce/naive/fp32") }
+
+func FuzzBCENaiveFP64(f *testing.F) { fuzzKernel(f, "bce/naive/fp64") }
+
+func FuzzBCEGradStableBF16(f *testing.F) { fuzzKernel(f, "bcegrad/stable/bf16") }
+
+func FuzzBCEGradStableFP16(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp16") }
+
+func FuzzBCEGradStableFP32(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp32") }
+
+func FuzzBCEGradStableFP64(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp64") }

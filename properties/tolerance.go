@@ -402,8 +402,83 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 			floor := 2*out.MinSubnormal() + t.safety*n*fl[i]*k.AccFormat().MinSubnormal()
 			tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + floor
 		}
+		if !k.Batch {
+			for i, e := range rowAdapterRounding(k, a, want) {
+				tol[i] += e
+			}
+		}
 	}
 	return tol
+}
+
+// rowAdapterRounding returns, per output, the rounding that a row cross-entropy adapter adds on
+// top of the kernel (nil for other kernels). A row function returns its loss or gradient in the
+// storage format, so each row value carries up to ½ulp_out of it before the adapter weights,
+// reduces and rounds again in float64 (kernels.CrossEntropy, kernels.CrossEntropyGrad):
+//
+//	loss, ReduceNone:       |w_t|·½ulp(ℓ_n)                  (0 when w_t = 1: no second rounding)
+//	loss, sum and mean:     Σ_n |w_{t_n}|·½ulp(ℓ_n) / |D|      (ℓ_n the row loss, D as the reduction)
+//	gradient, scale s ≠ 1:  |s|·½ulp(g_j/s),  s = w_t/D
+//
+// These terms are exact consequences of the adapter's signature, not of the kernel's algorithm,
+// so they carry no safety factor.
+func rowAdapterRounding(k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
+	if (k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad) || a.Targets == nil {
+		return nil
+	}
+	out := k.OutFormat()
+	o := a.CE
+	extra := make([]float64, len(want))
+	den := 0.0
+	for _, t := range a.Targets {
+		if t != o.IgnoreIndex {
+			den += weight(o, t)
+		}
+	}
+	if k.Op == kernels.OpCrossEntropyGrad {
+		if o.Reduction != kernels.ReduceMean {
+			den = 1
+		}
+		for r, t := range a.Targets {
+			if t == o.IgnoreIndex {
+				continue
+			}
+			s := weight(o, t) / den
+			if s == 1 || s == 0 || math.IsNaN(s) || math.IsInf(s, 0) {
+				continue
+			}
+			for j := r * a.Cols; j < (r+1)*a.Cols; j++ {
+				extra[j] = math.Abs(s) * 0.5 * out.Ulp(want[j]/s)
+			}
+		}
+		return extra
+	}
+	sum := 0.0
+	for r, t := range a.Targets {
+		if t == o.IgnoreIndex {
+			continue
+		}
+		w := weight(o, t)
+		l := statsOf(a.X[r*a.Cols : (r+1)*a.Cols]).lseMinus(a.X[r*a.Cols+t])
+		if w == 0 || math.IsNaN(l) || math.IsInf(l, 0) {
+			continue // contributes exactly 0, or a non-finite loss judged exactly
+		}
+		e := math.Abs(w) * 0.5 * out.Ulp(l)
+		if o.Reduction == kernels.ReduceNone {
+			if w != 1 {
+				extra[r] = e
+			}
+			continue
+		}
+		sum += e
+	}
+	if o.Reduction != kernels.ReduceNone {
+		if o.Reduction == kernels.ReduceMean {
+			sum /= math.Abs(den)
+		}
+		extra[0] = sum
+	}
+	return extra
 }
 
 var _ = fp.FP32

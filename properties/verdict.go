@@ -49,7 +49,7 @@ const (
 // Properties returns every property name.
 func Properties() []string {
 	return []string{PropContract, PropAccuracy, PropNoNaN, PropNoInf, PropPropagate, PropMasking,
-		PropRange, PropSumToOne, PropExpLog, PropShift, PropPermute, PropBatch, PropGradFinite}
+		PropRange, PropSumToOne, PropExpLog, PropShift, PropPermute, PropBatch, PropGradFinite, PropSymmetry}
 }
 
 // A Failure is one broken property.

@@ -72,6 +72,14 @@ func propsFor(k *kernels.Kernel) []string {
 		ps = append(ps, properties.PropRange)
 	case kernels.OpSoftmaxBackward, kernels.OpCrossEntropyGrad:
 		ps = append(ps, properties.PropMasking, properties.PropGradFinite)
+	case kernels.OpSoftplus, kernels.OpLogSigmoid, kernels.OpSigmoid:
+		ps = append(ps, properties.PropRange, properties.PropSymmetry)
+	case kernels.OpSigmoidGrad:
+		ps = append(ps, properties.PropRange, properties.PropSymmetry, properties.PropGradFinite)
+	case kernels.OpBCEWithLogits:
+		ps = append(ps, properties.PropRange)
+	case kernels.OpBCEWithLogitsGrad:
+		ps = append(ps, properties.PropGradFinite)
 	}
 	if k.Batch {
 		ps = append(ps, properties.PropBatch)

@@ -21,6 +21,13 @@ var opCodes = []struct {
 	{4, kernels.OpCrossEntropy},
 	{5, kernels.OpSoftmaxBackward},
 	{6, kernels.OpCrossEntropyGrad},
+	// The two-class operations (docs/sigmoid.md), from 16.
+	{16, kernels.OpSoftplus},
+	{17, kernels.OpLogSigmoid},
+	{18, kernels.OpSigmoid},
+	{19, kernels.OpSigmoidGrad},
+	{20, kernels.OpBCEWithLogits},
+	{21, kernels.OpBCEWithLogitsGrad},
 }
 
 var formatCodes = []struct {

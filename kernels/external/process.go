@@ -609,6 +609,13 @@ func (p *Process) request(e *Entry, idx int, id uint32, a *kernels.Args) (*Reque
 				r.Targets[i] = int64(t)
 			}
 		}
+	case kernels.OpBCEWithLogits, kernels.OpBCEWithLogitsGrad:
+		if a.Probs == nil {
+			return nil, fmt.Errorf("external: %s: no BCE targets", e.Name)
+		}
+		r.Reduction = a.CE.Reduction
+		r.Weights = a.CE.Weights // pos_weight, one per column
+		r.Probs = a.Probs        // the targets
 	}
 	return r, nil
 }
