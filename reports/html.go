@@ -4,24 +4,45 @@ package reports
 
 import (
 	"bufio"
+	"cmp"
 	"fmt"
 	"html"
 	"io"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 )
 
-const htmlStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2em auto;max-width:1150px;color:#222;padding:0 1em}
-table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
-th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}tr.fail td{background:#fff0f0}tr.xfail td{background:#fff8e6}
-code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
-figure{margin:1em 0;display:inline-block;vertical-align:top}figure svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}
-.finding{border-left:4px solid #d62728;padding-left:1em;margin:1.5em 0}.muted{color:#777}`
+const htmlStyle = `body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:1em auto;max-width:1150px;color:#222;padding:0 1em}
+h1{font-size:20px;margin:.3em 0}.verdict{font-size:18px;font-weight:600;padding:.5em .8em;border-radius:4px;margin:.4em 0}
+.verdict.pass{background:#e6f4ea;border-left:6px solid #2ca02c}.verdict.fail{background:#fde8e8;border-left:6px solid #d62728}
+table{border-collapse:collapse;margin:.6em 0;font-size:13px}th,td{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}
+th{background:#f3f3f3}td.n{text-align:right;font-variant-numeric:tabular-nums}
+code,pre{font-family:ui-monospace,Menlo,Consolas,monospace;font-size:12px}pre{background:#f7f7f7;padding:.6em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}
+td code{word-break:break-all}figure{margin:.5em 0;display:inline-block;vertical-align:top;max-width:100%}figure svg{max-width:100%;height:auto}figcaption{font-size:12px;color:#555}
+.finding{border-left:4px solid #d62728;padding-left:1em;margin:1.2em 0}.finding.expected{border-left-color:#e8a33d}.muted{color:#777}
+.m td{text-align:center;font-size:12px;padding:2px 4px}.m td.k{text-align:left}.m .pass{background:#e6f4ea}.m .fail{background:#f8b4b4}.m .xfail{background:#fde2b8}.m .na{background:#fff;color:#bbb}
+.scroll{overflow-x:auto;max-width:100%}details{margin:.3em 0}summary{cursor:pointer}#js-errors:empty{display:none}#js-errors{color:#b00}
+.svgf8{font:8px "Liberation Serif",serif}.svgf9{font:9px "Liberation Serif",serif}.svgf10{font:10px "Liberation Serif",serif}.svgf11{font:11px "Liberation Serif",serif}.svgf12{font:12px "Liberation Serif",serif}.svgf14{font:14px "Liberation Serif",serif}
+.svgtk{fill:none;stroke:#000;stroke-width:.5}.svgbar{fill:#1F77B4}`
 
-// WriteHTML writes r as one self-contained HTML5 document (no external resources): the run's
-// header, the kernels' declarations, the summary table, the plots as inline SVG (an ulp-error
-// histogram per kernel, operation, format and measuring property; ulp error against
-// x_max − x_min with the bound), and the findings with their counterexamples.
+// htmlScript filters and sorts the kernel × property matrix, and writes any script error, and a
+// page wider than the window, into #js-errors, where a browser test reads it.
+const htmlScript = `window.onerror=function(m){document.getElementById("js-errors").textContent+="error: "+m+"\n"};
+window.addEventListener("load",function(){var d=document.documentElement;if(d.scrollWidth>d.clientWidth+1)document.getElementById("js-errors").textContent+="layout: page wider than the window ("+d.scrollWidth+" > "+d.clientWidth+")\n"});
+function mfilter(){var q=document.getElementById("mq").value.toLowerCase(),f=document.getElementById("mf").checked;
+document.querySelectorAll("#matrix tbody tr").forEach(function(r){var t=r.cells[0].textContent.toLowerCase();
+r.style.display=(t.indexOf(q)>=0&&(!f||r.dataset.fail==="1"))?"":"none"})}
+function msort(c){var b=document.querySelector("#matrix tbody"),rs=Array.prototype.slice.call(b.rows);
+rs.sort(function(x,y){var a=x.cells[c].dataset.v||x.cells[c].textContent,d=y.cells[c].dataset.v||y.cells[c].textContent;
+var na=parseFloat(a),nd=parseFloat(d);return(!isNaN(na)&&!isNaN(nd))?nd-na:a.localeCompare(d)});rs.forEach(function(r){b.appendChild(r)})}`
+
+// WriteHTML writes r as one self-contained HTML5 document (no external resources), verdict
+// first: the verdict line; the findings (unexpected ones first), each with its minimal
+// counterexample, the kernel's output beside the correctly rounded one, its replay command and
+// the plot of its kernel; a kernel × property matrix (pass, failures, worst ulp error; filterable
+// and sortable); then, collapsed, each kernel's declaration, cells and plots.
 func WriteHTML(w io.Writer, r *Report) error {
 	c := *r
 	c.Kernels, c.Cells = slices.Clone(r.Kernels), slices.Clone(r.Cells)
@@ -29,62 +50,182 @@ func WriteHTML(w io.Writer, r *Report) error {
 	r = &c
 	b := bufio.NewWriter(w)
 	e := html.EscapeString
-	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>ulpcheck report (seed %d)</title>\n<style>%s</style>\n</head>\n<body>\n", r.Seed, htmlStyle)
-	fmt.Fprintf(b, "<h1>ulpcheck report</h1>\n<p>Schema <code>%s</code>, harness <code>%s</code>, seed %d, %s, %d cases.",
-		e(r.Schema), e(r.Version), r.Seed, e(shardText(r.Shard)), r.Cases)
+	v := r.Verdict()
+	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width\">\n<title>ulpcheck: %s</title>\n<style>%s</style>\n<script>%s</script>\n</head>\n<body>\n<div id=\"js-errors\"></div>\n",
+		e(v.Line()), htmlStyle, htmlScript)
+	cls := "pass"
+	if !v.OK() {
+		cls = "fail"
+	}
+	fmt.Fprintf(b, "<h1>ulpcheck report</h1>\n<p id=\"verdict\" class=\"verdict %s\">%s</p>\n", cls, e(v.Line()))
+	fmt.Fprintf(b, "<p class=\"muted\">Harness <code>%s</code>, %s", e(r.Version), e(shardText(r.Shard)))
 	if r.Timing != nil {
-		fmt.Fprintf(b, " Run from %s to %s.", r.Timing.Started.UTC().Format("2006-01-02 15:04:05Z"),
+		fmt.Fprintf(b, ", run from %s to %s", r.Timing.Started.UTC().Format("2006-01-02 15:04:05Z"),
 			r.Timing.Finished.UTC().Format("2006-01-02 15:04:05Z"))
 	}
-	b.WriteString("</p>\n")
-	expectFail := map[string]bool{}
-	if len(r.Kernels) > 0 {
-		b.WriteString("<h2 id=\"kernels\">Kernels</h2>\n<table>\n<tr><th>kernel</th><th>op</th><th>in → out (acc)</th><th>algorithm</th><th>masked rows</th><th>flags</th><th>notes</th></tr>\n")
-		for _, k := range r.Kernels {
-			expectFail[k.Name] = k.ExpectFail
-			acc := ""
-			if k.Acc != "" {
-				acc = " (" + k.Acc + ")"
-			}
-			fmt.Fprintf(b, "<tr><td>%s</td><td>%s</td><td>%s → %s%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>\n",
-				e(k.Name), e(k.Op), e(k.In), e(k.Out), e(acc), e(k.Algorithm), e(k.MaskPolicy), e(kernelFlags(k)), e(k.Notes))
-		}
-		b.WriteString("</table>\n")
+	b.WriteString(". Errors are in ulps of the exact value, judged against each case's tolerance (the kernel's error bound). <a href=\"#matrix\">Matrix</a> · <a href=\"#kernels\">kernels</a>.</p>\n")
+
+	plots, err := kernelPlots(r)
+	if err != nil {
+		return err
 	}
-	b.WriteString("<h2 id=\"summary\">Summary</h2>\n<p class=\"muted\">Ulp errors against the exact value; p50 and p99 are upper bounds from a histogram with 1/16-octave buckets.</p>\n<table>\n")
-	b.WriteString("<tr><th>kernel</th><th>op</th><th>format</th><th>property</th><th>cases</th><th>failures</th><th>max ulp</th><th>p50 ulp</th><th>p99 ulp</th><th>first counterexample</th></tr>\n")
+	findings := r.Findings()
+	plotted := map[string]bool{}
+	if len(findings) == 0 {
+		b.WriteString("<h2 id=\"findings\">Findings</h2>\n<p>No failures.</p>\n")
+	}
+	for i, f := range findings {
+		if i == 0 || f.Unexpected != findings[i-1].Unexpected {
+			if f.Unexpected {
+				fmt.Fprintf(b, "<h2 id=\"findings\">Unexpected failures (%d)</h2>\n", countFindings(findings, true))
+			} else {
+				fmt.Fprintf(b, "<h2 id=\"expected\">Failures of kernels declared broken (%d)</h2>\n", countFindings(findings, false))
+			}
+		}
+		writeExampleHTML(b, f.Cell, f.Example, f.Unexpected)
+		if !plotted[f.Cell.Kernel] {
+			plotted[f.Cell.Kernel] = true
+			b.WriteString(plots[f.Cell.Kernel])
+		} else {
+			fmt.Fprintf(b, "<p class=\"muted\">Plots: see the first finding of %s above.</p>\n", e(f.Cell.Kernel))
+		}
+		b.WriteString("</div>\n")
+	}
+	writeMatrix(b, r)
+	b.WriteString("<h2 id=\"kernels\">Kernels</h2>\n")
+	for _, k := range r.Kernels {
+		writeKernelDetails(b, r, k, plots[k.Name], plotted[k.Name])
+	}
+	b.WriteString("</body>\n</html>\n")
+	return b.Flush()
+}
+
+func countFindings(fs []Finding, unexpected bool) int {
+	n := 0
+	for _, f := range fs {
+		if f.Unexpected == unexpected {
+			n++
+		}
+	}
+	return n
+}
+
+// writeMatrix writes one row per kernel and one column per property: "pass", the failure count,
+// or "—" where the property does not apply; the accuracy column also gives the worst ulp error.
+func writeMatrix(b *bufio.Writer, r *Report) {
+	e := html.EscapeString
+	var props []string
+	cells := map[[2]string]*Cell{}
+	var kernelsSeen []string
 	for i := range r.Cells {
 		cl := &r.Cells[i]
-		class := ""
-		if cl.Failures > 0 {
-			class = " class=\"fail\""
-			if expectFail[cl.Kernel] {
-				class = " class=\"xfail\""
+		if !slices.Contains(props, cl.Property) {
+			props = append(props, cl.Property)
+		}
+		if !slices.Contains(kernelsSeen, cl.Kernel) {
+			kernelsSeen = append(kernelsSeen, cl.Kernel)
+		}
+		cells[[2]string{cl.Kernel, cl.Property}] = cl
+	}
+	slices.SortStableFunc(props, func(a, c string) int { // accuracy first, then by name
+		return cmpBool(c == "accuracy", a == "accuracy")*2 + strings.Compare(a, c)
+	})
+	expect := map[string]bool{}
+	for _, k := range r.Kernels {
+		expect[k.Name] = k.ExpectFail
+	}
+	b.WriteString("<h2 id=\"matrix\">Kernel × property</h2>\n<p class=\"muted\">Each cell: <strong>pass</strong>, or the number of failing cases (orange for kernels declared broken); the accuracy column adds the largest ulp error measured. Click a column heading to sort.\n")
+	b.WriteString("<label>Filter kernels <input id=\"mq\" oninput=\"mfilter()\" size=\"16\"></label> <label><input type=\"checkbox\" id=\"mf\" onchange=\"mfilter()\"> only failing</label></p>\n")
+	b.WriteString("<div class=\"scroll\"><table class=\"m\" id=\"matrix\"><thead><tr><th onclick=\"msort(0)\">kernel</th>")
+	for i, p := range props {
+		fmt.Fprintf(b, "<th onclick=\"msort(%d)\">%s</th>", i+1, e(p))
+	}
+	b.WriteString("</tr></thead><tbody>\n")
+	for _, k := range kernelsSeen {
+		fail := false
+		var row strings.Builder
+		for _, p := range props {
+			cl := cells[[2]string{k, p}]
+			switch {
+			case cl == nil:
+				row.WriteString("<td class=\"na\" data-v=\"-1\">—</td>")
+			case cl.Failures > 0:
+				fail = true
+				c := "fail"
+				if expect[k] {
+					c = "xfail"
+				}
+				txt := strconv.FormatInt(cl.Failures, 10)
+				if p == "accuracy" {
+					txt += " · " + ulpText(cl.MaxULP)
+				}
+				fmt.Fprintf(&row, "<td class=\"%s\" data-v=\"%d\" title=\"%s\">%s</td>", c, cl.Failures, e(failureText(cl)+" of "+strconv.FormatInt(cl.Cases, 10)), e(txt))
+			default:
+				txt := "pass"
+				if p == "accuracy" && !math.IsNaN(float64(cl.MaxULP)) {
+					txt += " · " + ulpText(cl.MaxULP)
+				}
+				fmt.Fprintf(&row, "<td class=\"pass\" data-v=\"0\" title=\"%d cases\">%s</td>", cl.Cases, e(txt))
 			}
+		}
+		f := "0"
+		if fail {
+			f = "1"
+		}
+		fmt.Fprintf(b, "<tr data-fail=\"%s\"><td class=\"k\"><a href=\"#k-%s\">%s</a></td>%s</tr>\n", f, ident(k), e(k), row.String())
+	}
+	b.WriteString("</tbody></table></div>\n")
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// writeKernelDetails writes a kernel's declaration, cells and (when no finding showed them) plots,
+// collapsed.
+func writeKernelDetails(b *bufio.Writer, r *Report, k KernelInfo, plots string, plotted bool) {
+	e := html.EscapeString
+	acc := ""
+	if k.Acc != "" {
+		acc = ", accumulating in " + k.Acc
+	}
+	fmt.Fprintf(b, "<details id=\"k-%s\"><summary><code>%s</code> — %s, %s → %s%s</summary>\n", ident(k.Name), e(k.Name), e(k.Op), e(k.In), e(k.Out), e(acc))
+	fmt.Fprintf(b, "<p>Algorithm %s; fully masked rows: %s", e(k.Algorithm), e(k.MaskPolicy))
+	if f := kernelFlags(k); f != "" {
+		fmt.Fprintf(b, "; %s", e(f))
+	}
+	if k.Source != "" {
+		fmt.Fprintf(b, "; source %s", e(k.Source))
+	}
+	if k.Notes != "" {
+		fmt.Fprintf(b, ". %s", e(k.Notes))
+	}
+	b.WriteString(".</p>\n<table><tr><th>op · format · property</th><th>cases</th><th>failures</th><th>max ulp</th><th>p50 ulp</th><th>p99 ulp</th><th>first counterexample</th></tr>\n")
+	for i := range r.Cells {
+		cl := &r.Cells[i]
+		if cl.Kernel != k.Name {
+			continue
 		}
 		first := ""
 		if f := cl.First(); f != nil {
 			first = fmt.Sprintf("<a href=\"#%s\">%s</a>", anchor(cl, f), e(shortExample(f)))
 		}
-		fmt.Fprintf(b, "<tr%s><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-			class, e(cl.Kernel), e(cl.Op), e(cl.Format), e(cl.Property), cl.Cases, e(failureText(cl)),
-			e(ulpText(cl.MaxULP)), e(ulpText(cl.P50)), e(ulpText(cl.P99)), first)
+		fmt.Fprintf(b, "<tr><td>%s · %s · %s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			e(cl.Op), e(cl.Format), e(cl.Property), cl.Cases, e(failureText(cl)), e(ulpText(cl.MaxULP)), e(ulpText(cl.P50)), e(ulpText(cl.P99)), first)
 	}
-	b.WriteString("</table>\n")
-	if err := writePlots(b, r); err != nil {
-		return err
+	b.WriteString("</table>\n<p class=\"muted\">p50 and p99 are upper bounds from a histogram with 1/16-octave buckets.</p>\n")
+	if plotted {
+		b.WriteString("<p class=\"muted\">The plots are with this kernel's first finding.</p>\n")
+	} else {
+		b.WriteString(plots)
 	}
-	n := r.eachExample(func(first bool, cl *Cell, ex *Counterexample) {
-		if first {
-			b.WriteString("<h2 id=\"findings\">Findings</h2>\n")
-		}
-		writeExampleHTML(b, cl, ex)
-	})
-	if n == 0 {
-		b.WriteString("<p>No failures.</p>\n")
-	}
-	b.WriteString("</body>\n</html>\n")
-	return b.Flush()
+	b.WriteString("</details>\n")
 }
 
 func anchor(cl *Cell, ex *Counterexample) string {
@@ -135,7 +276,9 @@ func groupCells(r *Report, has func(*Cell) bool, same func(a, b *Cell) bool) []p
 	return out
 }
 
-func writePlots(b *bufio.Writer, r *Report) error {
+// kernelPlots renders, per kernel, the ulp-error histogram and the scatter of error against
+// x_max − x_min of each (op, format) group of cells with identical data, as HTML figures.
+func kernelPlots(r *Report) (map[string]string, error) {
 	hists := groupCells(r, func(c *Cell) bool { return c.Hist.Total() > 0 }, func(a, c *Cell) bool {
 		ja, _ := a.Hist.MarshalJSON()
 		jc, _ := c.Hist.MarshalJSON()
@@ -147,44 +290,78 @@ func writePlots(b *bufio.Writer, r *Report) error {
 		}) &&
 			slices.EqualFunc(a.BoundCurve, c.BoundCurve, func(p, q XY) bool { return sameFloat(p.X, q.X) && sameFloat(p.Y, q.Y) })
 	})
-	if len(hists)+len(scatters) == 0 {
-		return nil
-	}
-	b.WriteString("<h2 id=\"plots\">Plots</h2>\n")
-	if len(hists) > 0 {
-		b.WriteString("<h3>Ulp-error histograms</h3>\n<p class=\"muted\">Dashed lines: 0.5 ulp (correctly rounded) and 1 ulp (faithful).</p>\n")
-	}
+	out := map[string]string{}
 	for _, g := range hists {
 		title := g.cell.Kernel + " · " + g.cell.Op + " · " + g.cell.Format
 		svg, err := HistogramSVG(title, g.cell.Hist)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fmt.Fprintf(b, "<figure class=\"hist\">%s<figcaption>%s — ulp-error histogram of %d cases (properties: %s)</figcaption></figure>\n",
-			inlineSVG(svg), html.EscapeString(title), g.cell.Hist.Total(), html.EscapeString(strings.Join(g.props, ", ")))
-	}
-	if len(scatters) > 0 {
-		b.WriteString("<h3>Error against x<sub>max</sub> − x<sub>min</sub></h3>\n<p class=\"muted\">A deterministic sample of cases (uniform by case index, plus the worst); the green line is the theoretical bound, grey dots each case's own tolerance.</p>\n")
+		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"hist\">%s<figcaption>How many of the %d cases had each ulp error (properties: %s). Dashed lines: 0.5 ulp (correctly rounded) and 1 ulp (faithful).</figcaption></figure>\n",
+			inlineSVG(svg), g.cell.Hist.Total(), html.EscapeString(strings.Join(g.props, ", ")))
 	}
 	for _, g := range scatters {
 		title := g.cell.Kernel + " · " + g.cell.Op + " · " + g.cell.Format
-		svg, err := ScatterSVG(title, g.cell.Points, g.cell.BoundCurve)
+		pts := plotSample(g.cell.Points)
+		svg, err := ScatterSVG(title, pts, g.cell.BoundCurve)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		fmt.Fprintf(b, "<figure class=\"scatter\">%s<figcaption>%s — %d sampled cases (properties: %s)</figcaption></figure>\n",
-			inlineSVG(svg), html.EscapeString(title), len(g.cell.Points), html.EscapeString(strings.Join(g.props, ", ")))
+		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"scatter\">%s<figcaption>Each dot is a case: its ulp error against the spread x<sub>max</sub> − x<sub>min</sub> of its row (%d of the report's %d sampled cases: uniform, plus the worst). Red: beyond the case's tolerance (grey); green: the error bound at n = 32.</figcaption></figure>\n",
+			inlineSVG(svg), len(pts), len(g.cell.Points))
 	}
-	return nil
+	return out, nil
+}
+
+// plotSample thins a cell's point sample for drawing: the plotHash points with the smallest
+// splitmix64(case), the plotWorst largest errors and the plotFail largest beyond their tolerance.
+func plotSample(ps []Point) []Point {
+	const plotHash, plotWorst, plotFail = 48, 12, 20
+	if len(ps) <= plotHash+plotWorst {
+		return ps
+	}
+	keep := map[int64]bool{}
+	byHash := slices.Clone(ps)
+	slices.SortFunc(byHash, func(a, b Point) int {
+		return cmp.Or(cmp.Compare(splitmix64(uint64(a.Case)), splitmix64(uint64(b.Case))), cmp.Compare(a.Case, b.Case))
+	})
+	for _, p := range byHash[:plotHash] {
+		keep[p.Case] = true
+	}
+	byULP := slices.Clone(ps)
+	slices.SortFunc(byULP, func(a, b Point) int {
+		return cmp.Or(cmp.Compare(float64(b.ULP), float64(a.ULP)), cmp.Compare(a.Case, b.Case))
+	})
+	fails := 0
+	for i, p := range byULP {
+		beyond := float64(p.ULP) > float64(p.Bound)
+		if i < plotWorst || beyond && fails < plotFail {
+			keep[p.Case] = true
+		}
+		if beyond {
+			fails++
+		}
+	}
+	var out []Point
+	for _, p := range ps {
+		if keep[p.Case] {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func sameFloat(a, b Float) bool {
 	return a == b || (a != a && b != b)
 }
 
-func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample) {
+func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample, unexpected bool) {
 	e := html.EscapeString
-	fmt.Fprintf(b, "<div class=\"finding\" id=\"%s\">\n<h3>%s: %s (case %d)</h3>\n", anchor(cl, ex), e(cl.Key.String()), e(ex.Title()), ex.Case)
+	cls := "finding"
+	if !unexpected {
+		cls += " expected"
+	}
+	fmt.Fprintf(b, "<div class=\"%s\" id=\"%s\">\n<h3>%s: %s (case %d; %d of %d cases fail)</h3>\n", cls, anchor(cl, ex), e(cl.Key.String()), e(ex.Title()), ex.Case, cl.Failures, cl.Cases)
 	if ex.Message != "" {
 		fmt.Fprintf(b, "<p>%s</p>\n", e(ex.Message))
 	}
@@ -205,7 +382,7 @@ func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample) {
 			dec[i], hex[i], bits[i] = n.Dec, n.Hex, n.Bits
 		}
 		fmt.Fprintf(b, "<tr><td>%s</td><td><code>%s</code></td><td><code>%s</code></td><td><code>%s</code></td></tr>\n", e(name),
-			e(truncate(strings.Join(dec, " "), 600)), e(truncate(strings.Join(hex, " "), 600)), e(truncate(strings.Join(bits, " "), 600)))
+			e(truncate(strings.Join(dec, " "), 300)), e(truncate(strings.Join(hex, " "), 300)), e(truncate(strings.Join(bits, " "), 300)))
 	}
 	row("x", ex.X)
 	row("dy", ex.DY)
@@ -223,5 +400,4 @@ func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample) {
 	if ex.GoTest != "" {
 		fmt.Fprintf(b, "<details><summary>Go test</summary>\n<pre>%s</pre>\n</details>\n", e(ex.GoTest))
 	}
-	b.WriteString("</div>\n")
 }

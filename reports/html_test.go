@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"html"
 	"image"
 	"image/color"
 	"image/png"
@@ -53,7 +54,7 @@ func TestHTMLStructure(t *testing.T) {
 					t.Errorf("external reference <%s %s=%q>", se.Name.Local, a.Name.Local, a.Value)
 				}
 			}
-			if se.Name.Local == "link" || se.Name.Local == "script" || se.Name.Local == "img" {
+			if se.Name.Local == "link" || se.Name.Local == "img" {
 				t.Errorf("element <%s> in a self-contained report", se.Name.Local)
 			}
 		}
@@ -81,7 +82,7 @@ func TestHTMLStructure(t *testing.T) {
 			t.Errorf("svg %d draws %d paths and no text? %.200s", i, strings.Count(svg, "<path"), svg)
 		}
 	}
-	for _, want := range []string{"naive.softmax", "shifted.softmax", "first counterexample", "Findings", "theoretical bound", "ulp error"} {
+	for _, want := range []string{"naive.softmax", "shifted.softmax", "first counterexample", "theoretical bound", "ulp error", `id="verdict"`, `id="matrix"`} {
 		if !strings.Contains(string(doc), want) {
 			t.Errorf("HTML lacks %q", want)
 		}
@@ -95,6 +96,9 @@ func TestHTMLStructure(t *testing.T) {
 func TestHTMLInBrowser(t *testing.T) {
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
+		if os.Getenv("ULPCHECK_REQUIRE_CHROMIUM") == "1" {
+			t.Fatal("chromium not found and ULPCHECK_REQUIRE_CHROMIUM=1 (as in CI)")
+		}
 		t.Skip("chromium not found: the HTML is checked structurally only (TestHTMLStructure)")
 	}
 	t.Logf("rendering with %s", bin)
@@ -113,6 +117,22 @@ func TestHTMLInBrowser(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("chromium: %v\n%s", err, out)
+	}
+	// What the page's script saw (errors, overflowing layout) and the verdict, from the DOM after
+	// the scripts ran, in a window of a laptop's size.
+	dom, err := exec.CommandContext(ctx, bin, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--user-data-dir="+filepath.Join(dir, "profile2"), "--window-size=1200,900", "--virtual-time-budget=2000",
+		"--dump-dom", "file://"+page).Output()
+	if err != nil {
+		t.Fatalf("chromium --dump-dom: %v", err)
+	}
+	ds := string(dom)
+	if i, j := strings.Index(ds, `<div id="js-errors">`), strings.Index(ds, `<div id="js-errors"></div>`); i < 0 || j != i {
+		t.Errorf("the page reports errors: %.400s", ds[max(i, 0):])
+	}
+	if !strings.Contains(ds, `id="verdict"`) || !strings.Contains(ds, "no unexpected failure") && !strings.Contains(ds, "failed unexpectedly") {
+		t.Errorf("the rendered DOM has no verdict line")
 	}
 	f, err := os.Open(shot)
 	if err != nil {
@@ -195,7 +215,7 @@ func TestWritersEscape(t *testing.T) {
 	if err := WriteHTML(&h, r); err != nil {
 		t.Fatal(err)
 	}
-	for _, raw := range []string{"<script>", "<img", "<b>", "'<x>'"} {
+	for _, raw := range []string{"<script>alert", "<img", "<b>", "'<x>'"} {
 		if strings.Contains(h.String(), raw) {
 			t.Errorf("HTML contains unescaped %q", raw)
 		}
@@ -214,5 +234,38 @@ func TestWritersEscape(t *testing.T) {
 	}
 	if rows != 1 {
 		t.Errorf("%d summary rows for the hostile kernel, want 1:\n%s", rows, m.String())
+	}
+}
+
+// TestHTMLVerdictFirst: the verdict line comes before everything else in the body, the
+// unexpected findings before the declared ones, the findings before the matrix, and the
+// kernels' declarations come last, collapsed.
+func TestHTMLVerdictFirst(t *testing.T) {
+	r, err := synthRun(3, 600, 0, 1, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := r.Verdict()
+	var b bytes.Buffer
+	if err := WriteHTML(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	s := b.String()
+	body := s[strings.Index(s, "<body>"):]
+	verdict := strings.Index(body, `id="verdict"`)
+	finding := strings.Index(body, `class="finding`)
+	matrix := strings.Index(body, `id="matrix"`)
+	kernels := strings.Index(body, `<details id="k-`)
+	if verdict < 0 || finding < 0 || matrix < 0 || kernels < 0 || !(verdict < finding && finding < matrix && matrix < kernels) {
+		t.Errorf("order verdict %d, first finding %d, matrix %d, kernels %d: want increasing", verdict, finding, matrix, kernels)
+	}
+	if !strings.Contains(s, html.EscapeString(v.Line())) {
+		t.Errorf("HTML lacks the verdict line %q", v.Line())
+	}
+	if un, ex := strings.Index(body, `id="findings"`), strings.Index(body, `id="expected"`); len(v.Unexpected) > 0 && ex >= 0 && un > ex {
+		t.Errorf("declared failures (%d) before unexpected ones (%d)", ex, un)
+	}
+	if strings.Count(s, "<tr data-fail=") != len(r.Kernels) {
+		t.Errorf("matrix has %d rows, want one per kernel (%d)", strings.Count(s, "<tr data-fail="), len(r.Kernels))
 	}
 }

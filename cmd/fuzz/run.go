@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,6 +75,12 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	if *cases < 0 || *workers < 1 || *maxLen < 0 {
 		fmt.Fprintln(stderr, "fuzz run: -cases and -maxlen must be ≥ 0 and -workers ≥ 1")
+		return 2
+	}
+
+	// Check that the report can be written before the first case, not after the campaign.
+	if err := checkOutDir(*out); err != nil {
+		fmt.Fprintf(stderr, "fuzz run: -out %s: %v\n", *out, err)
 		return 2
 	}
 
@@ -155,12 +162,31 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	unexpected := summarize(stderr, r, *out)
 	if interrupted {
-		fmt.Fprintf(stderr, "interrupted: the report covers the %d cases completed\n", r.Cases)
+		fmt.Fprintf(stderr, "interrupted: the report covers the %d cases completed (exit status %d)\n", r.Cases, exitInterrupted)
+		return exitInterrupted
 	}
 	if unexpected > 0 {
 		return 1
 	}
 	return 0
+}
+
+// exitInterrupted is the exit status of a campaign stopped by SIGINT or SIGTERM (128 + SIGINT, as
+// shells report it), so that a cancelled CI job never looks green. Its report is still written.
+const exitInterrupted = 130
+
+// checkOutDir creates dir if needed and checks that a file can be created in it.
+func checkOutDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(dir, ".ulpcheck-write-test*")
+	if err != nil {
+		return err
+	}
+	name := f.Name()
+	f.Close()
+	return os.Remove(name)
 }
 
 // parseShard parses "i/n" with 0 ≤ i < n.
@@ -274,57 +300,57 @@ func writeReport(dir string, r *reports.Report) error {
 	return nil
 }
 
-// summarize prints the findings per kernel and returns the number of failing cells of kernels
-// that are not declared broken (the exit status counts only those).
+// summarize prints the verdict line, then the unexpected findings (each with its replay
+// command), then the kernels that failed as declared, and returns the number of failing cells of
+// kernels that are not declared broken (the exit status counts only those).
 func summarize(w io.Writer, r *reports.Report, dir string) int {
-	expect := map[string]bool{}
-	for _, k := range r.Kernels {
-		expect[k.Name] = k.ExpectFail
-	}
-	type agg struct{ cases, fails int64 }
-	per := map[string]*agg{}
-	var order []string
+	v := r.Verdict()
+	fmt.Fprintln(w, v.Line())
 	unexpected := 0
-	brokenFound := map[string]bool{}
+	for i := range r.Cells {
+		if c := &r.Cells[i]; c.Failures > 0 && slices.Contains(v.Unexpected, c.Kernel) {
+			unexpected++
+		}
+	}
+	shown := map[reports.Key]bool{}
+	for _, f := range r.Findings() {
+		if !f.Unexpected || shown[f.Cell.Key] {
+			continue
+		}
+		shown[f.Cell.Key] = true // one example per cell: the first of its first class
+		ex := f.Cell.First()
+		fmt.Fprintf(w, "FAIL      %s: %d of %d cases (%s)\n", f.Cell.Key, f.Cell.Failures, f.Cell.Cases, ex.Class)
+		if ex.Message != "" {
+			fmt.Fprintf(w, "          %s\n", truncateLine(ex.Message, 200))
+		}
+		if ex.Replay != "" {
+			fmt.Fprintf(w, "          replay: %s\n", ex.Replay)
+		}
+	}
+	perKernel := map[string]int64{}
+	casesOf := map[string]int64{}
 	for _, c := range r.Cells {
-		a := per[c.Kernel]
-		if a == nil {
-			a = &agg{}
-			per[c.Kernel] = a
-			order = append(order, c.Kernel)
-		}
+		perKernel[c.Kernel] += c.Failures
 		if c.Property == "accuracy" {
-			a.cases = c.Cases
-		}
-		a.fails += c.Failures
-		if c.Failures > 0 {
-			if expect[c.Kernel] {
-				brokenFound[c.Kernel] = true
-			} else {
-				unexpected++
-			}
+			casesOf[c.Kernel] = c.Cases
 		}
 	}
-	clean := 0
-	for _, name := range order {
-		a := per[name]
-		switch {
-		case a.fails == 0:
-			clean++
-		case expect[name]:
-			fmt.Fprintf(w, "expected  %-28s %d property failures in %d cases (deliberately broken)\n", name, a.fails, a.cases)
-		default:
-			fmt.Fprintf(w, "FAIL      %-28s %d property failures in %d cases\n", name, a.fails, a.cases)
-		}
+	for _, name := range v.Expected {
+		fmt.Fprintf(w, "expected  %-28s %d property failures in %d cases (deliberately broken)\n", name, perKernel[name], casesOf[name])
 	}
-	for _, k := range r.Kernels {
-		if k.ExpectFail && !brokenFound[k.Name] && per[k.Name] != nil {
-			fmt.Fprintf(w, "note      %-28s declared broken but no failure found in %d cases\n", k.Name, per[k.Name].cases)
-		}
+	for _, name := range v.Unconfirmed {
+		fmt.Fprintf(w, "note      %-28s declared broken but no failure found in %d cases\n", name, casesOf[name])
 	}
-	fmt.Fprintf(w, "%d kernels, %d cases, %d clean; report in %s (report.md, report.html, report.json)\n",
-		len(order), r.Cases, clean, dir)
+	fmt.Fprintf(w, "report in %s (report.html, report.md, report.json)\n", dir)
 	return unexpected
+}
+
+func truncateLine(s string, n int) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
 }
 
 // progress returns a progress callback: a bar with cases/s and findings on a terminal, a plain

@@ -191,11 +191,15 @@ func TestInterruptWritesReport(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	var waitErr error
 	select {
-	case <-done:
+	case waitErr = <-done:
 	case <-time.After(60 * time.Second):
 		cmd.Process.Kill()
 		t.Fatalf("campaign did not stop within 60 s of SIGINT\n%s", stderr.String())
+	}
+	if ee, ok := waitErr.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+		t.Errorf("interrupted campaign: %v, want exit status %d", waitErr, exitInterrupted)
 	}
 	r := readReport(t, filepath.Join(dir, "report.json"))
 	if r.Config["interrupted"] != "true" || r.Cases <= 0 || r.Cases >= 1000000*int64(len(r.Kernels)) {
@@ -206,7 +210,7 @@ func TestInterruptWritesReport(t *testing.T) {
 			t.Errorf("%s missing after interrupt: %v", name, err)
 		}
 	}
-	if !strings.Contains(stderr.String(), "interrupted") {
+	if !strings.Contains(stderr.String(), "INTERRUPTED") {
 		t.Errorf("stderr does not say the campaign was interrupted:\n%s", stderr.String())
 	}
 	// Some naive kernel failure has been seen in the completed part.
@@ -339,5 +343,30 @@ func TestTrainCommand(t *testing.T) {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
+	}
+}
+
+// TestRunOutNotWritable: an -out that cannot be created fails with a usage error before the first
+// case is run, instead of losing the campaign at the end.
+func TestRunOutNotWritable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	code, _, stderr := runFuzz(t, "run", "-q", "-cases", "100000", "-out", filepath.Join(file, "report"))
+	if code != 2 || !strings.Contains(stderr, "-out") {
+		t.Fatalf("unwritable -out: exit %d, stderr %q; want exit 2 naming -out", code, stderr)
+	}
+	if strings.Contains(stderr, "cases") || time.Since(start) > 5*time.Second {
+		t.Errorf("unwritable -out: the campaign ran (%v) before failing:\n%s", time.Since(start), stderr)
+	}
+	// A directory that does not exist yet is created before the campaign.
+	dir := filepath.Join(t.TempDir(), "a", "b")
+	if code, _, stderr := runFuzz(t, "run", "-q", "-kernels", "softmax/shifted/fp32", "-cases", "5", "-out", dir); code != 0 {
+		t.Fatalf("new -out directory: exit %d\n%s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.html")); err != nil {
+		t.Error(err)
 	}
 }
