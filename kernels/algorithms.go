@@ -172,8 +172,9 @@ func softmaxBackward[F accum](dx, x, dy []F) {
 //	makes the target's (1−ε)·w_t exactly 0, not 0·Inf)
 //	a NaN or +Inf logit, or a fully masked row: NaN, whatever the weight (PyTorch: 0·NaN = NaN)
 //
-// Relative error of each row's loss ≤ (3 + n + x_max − x_min)u, plus (C + rows + 3)u for the
-// sums (NUMERICS §3, §8).
+// Absolute error of a term a·nll_c ≤ |a|·(|x_max − x_c| + log1p(s) + (n + d)·s/(1+s) + 5·nll_c)u
+// to first order, d = x_max − x_min (the spread enters through the sum s of the exponentials,
+// not through the loss), plus the sums of the terms and rows (properties.ceBounds derives it).
 func ceFused[F accum](dst, x []F, rows, cols int, t []int, o CEOptions) {
 	eps := F(o.LabelSmoothing)
 	// The mean's denominator comes first, so that each row's weight is scaled by 1/D before the
