@@ -137,14 +137,17 @@ func rowLossUnrepresentable(k *kernels.Kernel, c generators.Case) string {
 			w = o.Weights[t]
 		}
 		x := c.X[r*c.Cols : (r+1)*c.Cols]
-		l := statsOf(x).lseMinus(x[t])
-		if w == 0 || math.IsNaN(l) || math.IsInf(l, 0) {
-			continue
+		st := statsOf(x)
+		if w == 0 || !st.finite || math.IsInf(x[t], -1) {
+			continue // contributes 0, or a NaN or +Inf row loss that the storage holds
 		}
+		l := st.lseMinus(x[t]) // +Inf here only where float64 overflows: then so does out
 		if y, _ := out.RoundFloat64(l); !math.IsInf(y, 0) {
 			continue
 		}
-		if wl, _ := out.RoundFloat64(w * l); o.Reduction == generators.ReduceNone && math.IsInf(wl, 0) {
+		// w·ℓ without overflowing float64 first: w·x_max − w·x_t + w·log1p(s).
+		wl := math.Abs(w)*absDiff(st.xmax, x[t]) + math.Abs(w)*math.Log1p(st.s)
+		if y, _ := out.RoundFloat64(wl); o.Reduction == generators.ReduceNone && math.IsInf(y, 0) {
 			continue // the weighted row loss overflows too: +Inf is the right answer
 		}
 		return fmt.Sprintf("row %d's loss ≈ %.6g overflows %v, the storage of a row adapter's loss", r, l, out)

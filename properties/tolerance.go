@@ -201,7 +201,7 @@ func softmax64(x []float64) []float64 {
 	return y
 }
 
-// conditionBounds returns B_i over u (absolute, in units of the value) for every output, the
+// conditionBounds returns B_i·u (absolute, in units of the value) for every output, the
 // first-order part of the condition-aware tolerance, or NaN where no bound applies (special
 // values are judged exactly).
 //
@@ -253,8 +253,13 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl 
 		}
 	case kernels.OpCrossEntropy:
 		ceBounds(k, a, want, b)
+		return b, fl // already absolute: ceBounds keeps u inside every product
 	case kernels.OpCrossEntropyGrad:
 		ceGradBounds(k, a, want, b, fl)
+	}
+	u := k.AccFormat().UnitRoundoff()
+	for i := range b {
+		b[i] *= u
 	}
 	return b, fl
 }
@@ -290,6 +295,7 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 	rows, cols := a.Rows, a.Cols
 	o := a.CE
 	eps := o.LabelSmoothing
+	u := k.AccFormat().UnitRoundoff()
 	den := 1.0
 	if o.Reduction == kernels.ReduceMean {
 		if a.Probs != nil {
@@ -305,18 +311,22 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 	}
 	exactScale := isPow2(den) && (eps == 0 || isPow2(1-eps) && isPow2(eps/float64(cols)))
 	per := make([]float64, rows)
-	total := 0.0
+	total := 0.0 // Σ_n |ℓ_n|·u
 	for r := 0; r < rows; r++ {
 		x := a.X[r*cols : (r+1)*cols]
 		st := statsOf(x)
 		ls := math.Log1p(st.s)
 		q := (float64(st.n) + st.spread()) * st.s / (1 + st.s)
+		// term returns the bound of a·nll_c and |a·nll_c|, both times u, keeping u inside each
+		// product so that neither overflows where the loss is finite (fp64 [−max, max]: nll = 2max).
 		term := func(coef float64, c int, kmul float64) (float64, float64) {
-			nll := st.lseMinus(x[c])
-			if coef == 0 || math.IsInf(nll, 0) || math.IsNaN(nll) {
+			if coef == 0 || math.IsInf(x[c], -1) || !st.finite {
 				return 0, 0 // exactly 0, or a non-finite loss judged exactly
 			}
-			return math.Abs(coef) * (math.Abs(st.xmax-x[c]) + ls + q + (1+kmul)*nll), math.Abs(coef) * nll
+			au := math.Abs(coef) * u
+			d := absDiff(st.xmax, x[c])
+			nll := au*d + au*ls
+			return au*d + au*ls + au*q + (1+kmul)*nll, nll
 		}
 		var e, mag float64
 		add := func(v, m float64) { e += v; mag += m }
@@ -356,8 +366,17 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 	}
 	b[0] = sum + float64(rows-1)*total
 	if o.Reduction == kernels.ReduceMean && a.Probs == nil {
-		b[0] += float64(rows-1) * math.Abs(want[0])
+		b[0] += float64(rows-1) * math.Abs(want[0]) * u
 	}
+}
+
+// absDiff returns |x − y|, or the bound |x| + |y| where x − y overflows float64 (x and y then
+// have opposite signs, so the bound is the exact value).
+func absDiff(x, y float64) float64 {
+	if d := math.Abs(x - y); !math.IsInf(d, 0) {
+		return d
+	}
+	return math.Abs(x) + math.Abs(y)
 }
 
 // isPow2 reports whether |x| is a power of two (so that a product with it is exact, barring
@@ -443,7 +462,6 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 			tol[i] = at + rt*math.Abs(y)
 		}
 	default:
-		u := k.AccFormat().UnitRoundoff()
 		b, fl := conditionBounds(k, a, want)
 		n := float64(a.Cols + 2)
 		for i, y := range want {
@@ -451,7 +469,7 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 				b[i] = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
 			}
 			floor := 2*out.MinSubnormal() + t.safety*n*fl[i]*k.AccFormat().MinSubnormal()
-			tol[i] = t.safety*b[i]*u + 0.5*out.Ulp(y) + floor
+			tol[i] = t.safety*b[i] + 0.5*out.Ulp(y) + floor
 		}
 		if !k.Batch {
 			for i, e := range rowAdapterRounding(k, a, want) {
