@@ -2,6 +2,7 @@ package properties
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -48,5 +49,39 @@ func TestCrossEntropyBoundOnWideRows(t *testing.T) {
 		if f := w.Failures[0]; f.Property != PropAccuracy || f.Class != ClassPrecision {
 			t.Errorf("%v: the kernel 30 ulps off fails %s [%s], want accuracy [precision loss]:\n%s", tc.x, f.Property, f.Class, w.Report())
 		}
+	}
+}
+
+// TestBoundsNearMaxAreNotVacuous: bounds are formed with u inside each product, so an fp64
+// output near MaxFinite keeps a bound of a few ulps. Before, (e_y + n)·Σ|dy_j|y_j and the
+// cross-entropy's (5 + n + d)·nll overflowed float64 to an infinite tolerance there (anything
+// passed), or dropped the term and left ½ulp.
+func TestBoundsNearMaxAreNotVacuous(t *testing.T) {
+	mx := fp.FP64.MaxFinite()
+	ninf := math.Inf(-1)
+	for _, tc := range []struct {
+		kernel string
+		c      generators.Case
+	}{
+		{"softmaxbwd/fp64", generators.Case{Format: fp.FP64, Rows: 1, Cols: 2, X: []float64{0, 0}, DY: []float64{mx, -mx}}},
+		{"ce/fusedprob/fp64", generators.Case{Format: fp.FP64, Rows: 3, Cols: 2, X: []float64{-mx, mx, 0, 0, 0, 0},
+			Probs: []float64{1, 0, 0.5, 0.5, 0.5, 0.5}, CE: generators.DefaultCEOptions()}},
+		{"ce/fused/fp64", generators.Case{Format: fp.FP64, Rows: 2, Cols: 2, X: []float64{-mx, mx / 2, 0, ninf},
+			Targets: []int{0, 0}, CE: generators.DefaultCEOptions()}},
+	} {
+		tc.c.Class = "test/near-max"
+		tc.c.RowClasses = make([]generators.Class, tc.c.Rows)
+		k := mustLookup(t, tc.kernel)
+		v := Evaluate(context.Background(), k, tc.c)
+		if !v.OK() {
+			t.Errorf("%s: the bundled kernel fails:\n%s", tc.kernel, v.Report())
+			continue
+		}
+		for i, b := range v.Bound {
+			if math.Abs(v.Want[i]) > mx/4 && !(b < 32) {
+				t.Errorf("%s: output %d = %s has bound %.4g ulp, want a finite few", tc.kernel, i, hexf(v.Want[i]), b)
+			}
+		}
+		t.Logf("%s: bounds %v ulp", tc.kernel, v.Bound)
 	}
 }

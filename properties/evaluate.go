@@ -146,7 +146,7 @@ func rowLossUnrepresentable(k *kernels.Kernel, c generators.Case) string {
 			continue
 		}
 		// w·ℓ without overflowing float64 first: w·x_max − w·x_t + w·log1p(s).
-		wl := math.Abs(w)*absDiff(st.xmax, x[t]) + math.Abs(w)*math.Log1p(st.s)
+		wl := mulDiff(math.Abs(w), st.xmax, x[t]) + math.Abs(w)*math.Log1p(st.s)
 		if y, _ := out.RoundFloat64(wl); o.Reduction == generators.ReduceNone && math.IsInf(y, 0) {
 			continue // the weighted row loss overflows too: +Inf is the right answer
 		}

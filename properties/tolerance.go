@@ -218,6 +218,7 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl 
 		b[i] = math.NaN()
 		fl[i] = 1
 	}
+	u := k.AccFormat().UnitRoundoff()
 	switch k.Op {
 	case kernels.OpSoftmax, kernels.OpLogSoftmax:
 		for r := 0; r < rows; r++ {
@@ -227,12 +228,12 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl 
 				c = logSoftmaxCoef(k.Algorithm, st)
 			}
 			for j := r * cols; j < (r+1)*cols; j++ {
-				b[j] = scaled(c, want[j])
+				b[j] = scaled(c, want[j]) * u
 			}
 		}
 	case kernels.OpLSE:
 		for r := 0; r < rows; r++ {
-			b[r] = lseAbs(k.Algorithm, statsOf(a.X[r*cols:(r+1)*cols]))
+			b[r] = lseAbs(k.Algorithm, statsOf(a.X[r*cols:(r+1)*cols])) * u
 		}
 	case kernels.OpSoftmaxBackward:
 		for r := 0; r < rows; r++ {
@@ -246,20 +247,17 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl 
 				m += math.Abs(dy[j]) * y[j]
 				sdy += math.Abs(dy[j])
 			}
+			// u inside the products: with fp64 dy near max, (e_y + n)·Σ|dy_j|y_j alone
+			// overflows float64, and an infinite bound would accept anything.
 			for j := range y {
-				b[r*cols+j] = scaled(scaled(ey+float64(st.n), m)+scaled(ey+2, dy[j]-c), y[j])
-				fl[r*cols+j] = 1 + math.Abs(dy[j]-c) + sdy
+				b[r*cols+j] = scaled((ey+float64(st.n))*(m*u)+(ey+2)*mulDiff(u, dy[j], c), y[j])
+				fl[r*cols+j] = math.Min(1+math.Abs(dy[j]-c)+sdy, math.MaxFloat64) // a floor, not a bound: capped
 			}
 		}
 	case kernels.OpCrossEntropy:
 		ceBounds(k, a, want, b)
-		return b, fl // already absolute: ceBounds keeps u inside every product
 	case kernels.OpCrossEntropyGrad:
 		ceGradBounds(k, a, want, b, fl)
-	}
-	u := k.AccFormat().UnitRoundoff()
-	for i := range b {
-		b[i] *= u
 	}
 	return b, fl
 }
@@ -316,7 +314,21 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 		x := a.X[r*cols : (r+1)*cols]
 		st := statsOf(x)
 		ls := math.Log1p(st.s)
-		q := (float64(st.n) + st.spread()) * st.s / (1 + st.s)
+		// The error of ŝ to first order, Σ_{i≠k} e^(x_i − x_max)(n + x_max − x_i)/(1 + s) ≤
+		// (n + d)·s/(1+s), summed per entry so that an entry whose x_max − x_i overflows float64
+		// (and whose term is 0) does not make it 0·Inf.
+		q := 0.0
+		if st.finite {
+			for i, v := range x {
+				if i == st.argmax(x) || math.IsInf(v, -1) {
+					continue
+				}
+				if e := math.Exp(v - st.xmax); e != 0 {
+					q += e * (float64(st.n) + (st.xmax - v))
+				}
+			}
+			q /= 1 + st.s
+		}
 		// term returns the bound of a·nll_c and |a·nll_c|, both times u, keeping u inside each
 		// product so that neither overflows where the loss is finite (fp64 [−max, max]: nll = 2max).
 		term := func(coef float64, c int, kmul float64) (float64, float64) {
@@ -324,9 +336,9 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 				return 0, 0 // exactly 0, or a non-finite loss judged exactly
 			}
 			au := math.Abs(coef) * u
-			d := absDiff(st.xmax, x[c])
-			nll := au*d + au*ls
-			return au*d + au*ls + au*q + (1+kmul)*nll, nll
+			d := mulDiff(au, st.xmax, x[c])
+			nll := d + au*ls
+			return d + au*ls + au*q + (1+kmul)*nll, nll
 		}
 		var e, mag float64
 		add := func(v, m float64) { e += v; mag += m }
@@ -370,13 +382,23 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 	}
 }
 
-// absDiff returns |x − y|, or the bound |x| + |y| where x − y overflows float64 (x and y then
-// have opposite signs, so the bound is the exact value).
-func absDiff(x, y float64) float64 {
-	if d := math.Abs(x - y); !math.IsInf(d, 0) {
-		return d
+// argmax returns the index of the first entry equal to x_max (the one s leaves out).
+func (st rowStats) argmax(x []float64) int {
+	for i, v := range x {
+		if v == st.xmax {
+			return i
+		}
 	}
-	return math.Abs(x) + math.Abs(y)
+	return -1
+}
+
+// mulDiff returns a·|x − y| (a ≥ 0) where x − y overflows float64 but the product does not: x
+// and y then have opposite signs, so a·|x| + a·|y| is the same value.
+func mulDiff(a, x, y float64) float64 {
+	if d := math.Abs(x - y); !math.IsInf(d, 0) {
+		return a * d
+	}
+	return a*math.Abs(x) + a*math.Abs(y)
 }
 
 // isPow2 reports whether |x| is a power of two (so that a product with it is exact, barring
@@ -393,6 +415,7 @@ func isPow2(x float64) bool {
 // (rows + 2)|g_j|, e_p the softmax coefficient (NUMERICS §3: the cancellation p_t − 1 needs an
 // absolute bound).
 func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
+	u := k.AccFormat().UnitRoundoff()
 	rows, cols := a.Rows, a.Cols
 	o := a.CE
 	eps := o.LabelSmoothing
@@ -438,7 +461,7 @@ func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
 		}
 		for j := range p {
 			fl[r*cols+j] = 1 + am/math.Abs(den)
-			b[r*cols+j] = (scaled(ep+float64(cols)+3, am*p[j])+2*math.Abs(weight(o, j)*tp[j]))/math.Abs(den) + float64(rows+2)*math.Abs(want[r*cols+j])
+			b[r*cols+j] = (scaled(ep+float64(cols)+3, am*u*p[j])+2*math.Abs(weight(o, j)*tp[j])*u)/math.Abs(den) + float64(rows+2)*math.Abs(want[r*cols+j])*u
 		}
 	}
 }
@@ -468,7 +491,7 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 			if math.IsNaN(b[i]) {
 				b[i] = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
 			}
-			floor := 2*out.MinSubnormal() + t.safety*n*fl[i]*k.AccFormat().MinSubnormal()
+			floor := 2*out.MinSubnormal() + t.safety*n*(fl[i]*k.AccFormat().MinSubnormal()) // fl may be ~max
 			tol[i] = t.safety*b[i] + 0.5*out.Ulp(y) + floor
 		}
 		if !k.Batch {
