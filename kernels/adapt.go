@@ -422,6 +422,15 @@ func CrossEntropyErr[E Elem](name string, fn func(x []E, target int) (E, error),
 			return nil, fmt.Errorf("%w: %s: row adapter without label smoothing or probability targets", ErrUnsupported, k.Name)
 		}
 		w, ignored, d := ceRowWeights(a)
+		// A mean scales each weight by 1/D before it multiplies the row's loss, so that w·ℓ
+		// cannot overflow float64 where the mean does not (fp64: w = 1 + 2^−52 on a row loss of
+		// max, in a mean of two rows).
+		meanFirst := a.CE.Reduction == ReduceMean && d != 0
+		if meanFirst {
+			for r := range w {
+				w[r] /= d
+			}
+		}
 		loss := make([]float64, a.Rows)
 		_, err := run(k, 0, [][]float64{a.X}, func(_ []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
@@ -450,8 +459,8 @@ func CrossEntropyErr[E Elem](name string, fn func(x []E, target int) (E, error),
 		for _, l := range loss {
 			s += l
 		}
-		if a.CE.Reduction == ReduceMean {
-			s /= d
+		if a.CE.Reduction == ReduceMean && !meanFirst {
+			s /= d // D = 0: 0/0 = NaN, as PyTorch
 		}
 		s, _ = out.RoundFloat64(s)
 		return []float64{s}, nil
