@@ -82,9 +82,14 @@ func Minimize(c Case, pred Predicate, opt Options) (Case, Stats, error) {
 	for {
 		s.stats.Rounds++
 		before := s.stats.Accepted
+		s.truncateRows()
+		s.truncateCols()
+		if !opt.KeepValues && !s.valuesSpent() {
+			s.simplifyRepeated() // before ddmin: a row of equal values makes most of its candidates equal
+		}
 		s.dropRows()
 		s.dropCols()
-		if !opt.KeepValues {
+		if !opt.KeepValues && !s.valuesSpent() {
 			s.simplifyValues()
 			s.simplifyTargets()
 		}
@@ -128,6 +133,67 @@ func (s *shrinker) try(cand Case) bool {
 	return ok
 }
 
+// valuesSpent reports whether the value passes must stop: they leave enough of the budget for
+// one more pass of single-row and single-column removals over the current shape, so that a case
+// whose values could not all be simplified is still 1-minimal under removal.
+func (s *shrinker) valuesSpent() bool {
+	reserve := 2*(s.cur.Rows+s.cur.Cols) + 16
+	return s.stats.Calls >= s.opt.MaxCalls-reserve
+}
+
+// truncateRows and truncateCols look for the shortest failing prefix, then the shortest failing
+// suffix, of a long case by bisection on its length: O(log n) calls where ddmin, starting from
+// halves, needs O(n) to strip a long run that does not matter. Failure need not be monotone in
+// the length, so the bisection is a heuristic; ddmin afterwards makes the result 1-minimal.
+func (s *shrinker) truncateRows() {
+	if s.cur.Rows < truncateMin || s.cur.Rows <= s.opt.MinRows {
+		return
+	}
+	s.truncate(s.cur.Rows, s.opt.MinRows, func(c Case, keep []int) (Case, bool) { return selectRows(c, keep), true })
+}
+
+func (s *shrinker) truncateCols() {
+	if s.cur.Cols < truncateMin || s.cur.Cols <= s.opt.MinCols {
+		return
+	}
+	s.truncate(s.cur.Cols, s.opt.MinCols, selectCols)
+}
+
+// truncateMin is the shortest length that truncate bisects; ddmin alone is as quick below it.
+const truncateMin = 16
+
+// truncate bisects the prefix length, then the suffix length, of the n indices that pick selects
+// from the current case, never going below minLen.
+func (s *shrinker) truncate(n, minLen int, pick func(Case, []int) (Case, bool)) {
+	for _, suffix := range []bool{false, true} {
+		c := s.cur
+		lo, hi := minLen-1, n // a part of length hi fails (the whole case); lo is not known to
+		for hi-lo > 1 && !s.stats.Exhausted {
+			mid := lo + (hi-lo)/2
+			start := 0
+			if suffix {
+				start = n - mid
+			}
+			cand, ok := pick(c, seqFrom(start, mid))
+			if ok && s.try(cand) {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		n = hi
+	}
+}
+
+// seqFrom returns start, start+1, …, start+n−1.
+func seqFrom(start, n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = start + i
+	}
+	return s
+}
+
 // dropRows runs ddmin over the row indices.
 func (s *shrinker) dropRows() {
 	c := s.cur
@@ -152,13 +218,7 @@ func (s *shrinker) dropCols() {
 	})
 }
 
-func seq(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
-}
+func seq(n int) []int { return seqFrom(0, n) }
 
 // ddmin is Zeller and Hildebrandt's minimising delta debugging on a list of indices: it returns
 // a sublist (in order, at least minLen long) on which test holds and from which removing any one
@@ -172,6 +232,9 @@ func ddmin(items []int, minLen int, test func([]int) bool) []int {
 		chunks := split(items, g)
 		reduced := false
 		for _, ch := range chunks { // reduce to a subset
+			if g > subsetGranularity {
+				break
+			}
 			if len(ch) >= minLen && test(ch) {
 				items, g, reduced = ch, 2, true
 				break
@@ -201,6 +264,12 @@ func ddmin(items []int, minLen int, test func([]int) bool) []int {
 	}
 	return items
 }
+
+// subsetGranularity is the finest split at which ddmin still tries each chunk on its own. Finer
+// splits try complements only: a failure confined to a small chunk is found by the prefix and
+// suffix bisection, or by complements, and skipping the subsets halves the calls that proving a
+// long row 1-minimal costs (about 2n instead of 4n predicate calls on n elements).
+const subsetGranularity = 8
 
 // split cuts items into g contiguous chunks whose lengths differ by at most one.
 func split(items []int, g int) [][]int {
@@ -281,46 +350,78 @@ func selectCols(c Case, keep []int) (Case, bool) {
 	return d, true
 }
 
+// valueFields are the float slices of a case that the value passes simplify, in their order.
+var valueFields = []func(*Case) []float64{
+	func(c *Case) []float64 { return c.X },
+	func(c *Case) []float64 { return c.DY },
+	func(c *Case) []float64 { return c.Probs },
+	func(c *Case) []float64 { return c.Weights },
+}
+
 // simplifyValues moves each float toward 0 inside the format (see the package documentation).
 func (s *shrinker) simplifyValues() {
-	fields := []func(*Case) []float64{
-		func(c *Case) []float64 { return c.X },
-		func(c *Case) []float64 { return c.DY },
-		func(c *Case) []float64 { return c.Probs },
-		func(c *Case) []float64 { return c.Weights },
-	}
-	for _, field := range fields {
-		for i := 0; i < len(field(&s.cur)); i++ {
-			s.simplifyValue(field, i)
+	for _, field := range valueFields {
+		for i := 0; i < len(field(&s.cur)) && !s.valuesSpent(); i++ {
+			s.simplifyValue(field, []int{i})
 		}
 	}
 }
 
-// with returns a copy of the current case with field()[i] set to v.
-func (s *shrinker) with(field func(*Case) []float64, i int, v float64) Case {
+// simplifyRepeated moves each value that occurs more than once in a field toward 0 at all its
+// places at once, in the order of first occurrence. Long generated rows hold few distinct values
+// (a run of one logit beside a few others), so this pass costs calls per distinct value where
+// simplifyValues costs them per element.
+func (s *shrinker) simplifyRepeated() {
+	for _, field := range valueFields {
+		vals := field(&s.cur)
+		if len(vals) < 2 {
+			continue
+		}
+		places := map[uint64][]int{}
+		var order []uint64
+		for i, v := range vals {
+			b := math.Float64bits(v)
+			if places[b] == nil {
+				order = append(order, b)
+			}
+			places[b] = append(places[b], i)
+		}
+		for _, b := range order {
+			if len(places[b]) > 1 && !s.valuesSpent() {
+				s.simplifyValue(field, places[b])
+			}
+		}
+	}
+}
+
+// with returns a copy of the current case with field()[i] set to v for every i in at.
+func (s *shrinker) with(field func(*Case) []float64, at []int, v float64) Case {
 	d := s.cur.Clone()
-	field(&d)[i] = v
+	for _, i := range at {
+		field(&d)[i] = v
+	}
 	return d
 }
 
-func (s *shrinker) simplifyValue(field func(*Case) []float64, i int) {
+// simplifyValue moves the value at the places at (all equal) toward 0 together.
+func (s *shrinker) simplifyValue(field func(*Case) []float64, at []int) {
 	f := s.cur.Format
-	v := field(&s.cur)[i]
+	v := field(&s.cur)[at[0]]
 	if v == 0 {
 		if math.Signbit(v) {
-			s.try(s.with(field, i, 0))
+			s.try(s.with(field, at, 0))
 		}
 		return
 	}
-	if s.try(s.with(field, i, 0)) || math.IsNaN(v) || math.IsInf(v, 0) {
+	if s.try(s.with(field, at, 0)) || math.IsNaN(v) || math.IsInf(v, 0) {
 		return
 	}
-	if v < 0 && s.try(s.with(field, i, -v)) {
+	if v < 0 && s.try(s.with(field, at, -v)) {
 		v = -v
 	}
 	// Nice candidates, each strictly smaller in magnitude than v and of the same sign.
 	for _, cand := range niceCandidates(f, v) {
-		if s.try(s.with(field, i, cand)) {
+		if s.try(s.with(field, at, cand)) {
 			v = cand
 			break
 		}
@@ -336,7 +437,7 @@ func (s *shrinker) simplifyValue(field func(*Case) []float64, i int) {
 	lo, hi := uint64(0), f.Encode(math.Abs(v))
 	for hi-lo > 1 && !s.stats.Exhausted {
 		mid := lo + (hi-lo)/2
-		if s.try(s.with(field, i, f.Decode(mid|signBit))) {
+		if s.try(s.with(field, at, f.Decode(mid|signBit))) {
 			hi = mid
 		} else {
 			lo = mid

@@ -265,3 +265,69 @@ func BenchmarkMinimizeOverflowRow(b *testing.B) {
 	}
 	b.ReportMetric(float64(st.Calls), "calls/op")
 }
+
+// stalledSum16 is a planted faulty reduction: the softmax denominator Σ e^(x−max) accumulated in
+// fp16, which stalls once the sum reaches 2048 (2048 + 1 rounds back to 2048). It fails, class
+// "precision", when that sum is more than 0.1% below the float64 one.
+func stalledSum16(t testing.TB) Predicate {
+	return func(c Case) (bool, string) {
+		if err := c.Validate(); err != nil {
+			t.Fatalf("predicate called with an invalid candidate: %v", err)
+		}
+		m := math.Inf(-1)
+		for _, v := range c.X {
+			m = math.Max(m, v)
+		}
+		s16, s64 := 0.0, 0.0
+		for _, v := range c.X {
+			e := math.Exp(v - m)
+			s16, _ = fp.FP16.RoundFloat64(s16 + e)
+			s64 += e
+		}
+		if s64-s16 > 1e-3*s64 {
+			return true, "precision"
+		}
+		return false, ""
+	}
+}
+
+// TestMinimizeLongRow: a 4096-element fp16 row of distinct values just above 0 (subnormals, each
+// e^x rounds to 1) fails because its fp16 sum stalls at 2048; the smallest failing prefix has 2051
+// elements. The prefix and suffix bisection finds that length in a few dozen calls, where delta
+// debugging alone, starting from halves and quarters, is still far from it after 60; with the
+// campaign's budget the result is 1-minimal under removing any one element, checked by brute force.
+func TestMinimizeLongRow(t *testing.T) {
+	x := make([]float64, 4096)
+	for i := range x {
+		x[i] = fp.FP16.Decode(uint64(i + 1)) // i+1 times the smallest subnormal
+	}
+	c := Case{Format: fp.FP16, Rows: 1, Cols: len(x), X: x}
+	pred := stalledSum16(t)
+	quick, qs, err := Minimize(c, pred, Options{KeepValues: true, MaxCalls: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if quick.Cols > 2100 {
+		t.Errorf("60 calls: shrunk to %d elements, want at most 2,100 (%v)", quick.Cols, qs)
+	}
+	got, st, err := Minimize(c, pred, Options{MaxCalls: 1500 + 3*(c.Rows+c.Cols)}) // cmd/fuzz's budget
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Exhausted {
+		t.Errorf("budget exhausted: %v", st)
+	}
+	if got.Cols > 2100 {
+		t.Errorf("shrunk to %d elements, want at most 2,100", got.Cols)
+	}
+	if f, cl := pred(got); !f || cl != "precision" {
+		t.Fatalf("result %dx%d does not fail", got.Rows, got.Cols)
+	}
+	for j := range got.Cols {
+		d, _ := selectCols(got, slices.Delete(seq(got.Cols), j, j+1))
+		if f, _ := pred(d); f {
+			t.Fatalf("not 1-minimal: removing element %d of %d still fails", j, got.Cols)
+		}
+	}
+	t.Logf("60 calls: %v; campaign budget: %v, %d cache hits", qs, st, st.CacheHits)
+}

@@ -425,7 +425,7 @@ func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexampl
 		// keeps showing the failure at its largest (a saturated fp16 sum, not a rounding slip).
 		pred = failsLike(ctx, k, ex.Property, float64(ex.ULP)/2)
 	}
-	small, st, err := shrinking.Minimize(orig, pred, shrinking.Options{MaxCalls: 1500})
+	small, st, err := shrinking.Minimize(orig, pred, shrinking.Options{MaxCalls: shrinkBudget(orig)})
 	if err != nil {
 		return nil
 	}
@@ -457,6 +457,13 @@ func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexampl
 		nx.GoTest = src
 	}
 	return nx
+}
+
+// shrinkBudget is the predicate-call budget for shrinking c: enough for the value passes on a
+// short case and, on a long one, for the removal passes that make it 1-minimal (one call per
+// remaining row and column, and ddmin's halvings before them).
+func shrinkBudget(c shrinking.Case) int {
+	return 1500 + 3*(c.Rows+c.Cols)
 }
 
 // format names for flags.

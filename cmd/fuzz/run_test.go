@@ -15,7 +15,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/properties"
 	"github.com/ulpcheck/ulpcheck/reports"
+	"github.com/ulpcheck/ulpcheck/shrinking"
 )
 
 // TestMain lets the test binary act as the fuzz command (FUZZ_TEST_MAIN=1), so that tests can
@@ -283,14 +285,16 @@ func BenchmarkCampaignScaling(b *testing.B) {
 
 // TestDefaultCampaignFindings checks what the README promises of the default campaign: the naive
 // softmax's overflow is found with a counterexample of at most 3 elements, the fp16-accumulating
-// softmax's saturation is found (its largest-error case is a row longer than 2048, where an fp16
-// sum of ones stalls), and the accurate kernels come out clean. Under -short it runs a subset of
-// the kernels with fewer cases; without, the default campaign itself.
+// softmax's stalled sum is found (its largest-error case: small terms lost against the fp16 sum),
+// and the accurate kernels come out clean. Under -short it runs a subset of
+// the kernels (with the default campaign's cases for them); without, the default campaign itself.
+// Every kept counterexample must be 1-minimal, and fp16acc's largest-error one at most 2,100
+// elements long.
 func TestDefaultCampaignFindings(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"run", "-q", "-out", dir}
 	if testing.Short() {
-		args = append(args, "-maxlen", "0", "-cases", "250", "-kernels",
+		args = append(args, "-maxlen", "0", "-cases", "500", "-kernels",
 			"softmax/naive/fp16,softmax/naive/fp32,softmax/fp16acc/fp16,softmax/shifted/fp16,softmax/online/bf16,logsoftmax/shifted/fp32,lse/shifted/fp16")
 	}
 	code, _, stderr := runFuzz(t, args...)
@@ -301,6 +305,10 @@ func TestDefaultCampaignFindings(t *testing.T) {
 	broken := map[string]bool{}
 	for _, k := range r.Kernels {
 		broken[k.Name] = k.ExpectFail
+	}
+	byName := map[string]*kernels.Kernel{}
+	for _, k := range kernels.Bundled() {
+		byName[k.Name] = k
 	}
 	overflow := map[string]int{} // naive kernel → smallest overflow/NaN counterexample size
 	saturated := 0
@@ -317,9 +325,13 @@ func TestDefaultCampaignFindings(t *testing.T) {
 					overflow[c.Kernel] = ex.Rows * ex.Cols
 				}
 			}
-			if c.Kernel == "softmax/fp16acc/fp16" && ex.Worst && ex.Cols > 2048 {
+			if c.Kernel == "softmax/fp16acc/fp16" && ex.Worst {
 				saturated++
+				if n := ex.Rows * ex.Cols; n > 2100 {
+					t.Errorf("softmax/fp16acc/fp16: the largest-error counterexample has %d elements, want ≤ 2,100", n)
+				}
 			}
+			checkOneMinimal(t, byName[c.Kernel], ex)
 		}
 	}
 	for _, k := range []string{"softmax/naive/fp16", "softmax/naive/fp32"} {
@@ -328,8 +340,112 @@ func TestDefaultCampaignFindings(t *testing.T) {
 		}
 	}
 	if saturated == 0 {
-		t.Error("softmax/fp16acc/fp16: no largest-error counterexample longer than 2048 (the saturated fp16 sum)")
+		t.Error("softmax/fp16acc/fp16: no largest-error counterexample (the stalled fp16 sum)")
 	}
+}
+
+// checkOneMinimal fails the test unless the kept counterexample ex of kernel k is 1-minimal:
+// removing any one row or column makes it stop failing as the shrinker required (the same
+// property and class; for the largest-error one, at least half the original's ulp error).
+func checkOneMinimal(t *testing.T, k *kernels.Kernel, ex reports.Counterexample) {
+	t.Helper()
+	if k == nil {
+		t.Errorf("counterexample of an unknown kernel: %s", ex.Input)
+		return
+	}
+	c, err := shrinking.ParseCase(ex.Input)
+	if err != nil {
+		t.Errorf("%s: %v", k.Name, err)
+		return
+	}
+	ctx := context.Background()
+	minULP := 0.0
+	if ex.Worst && ex.Original != "" {
+		orig, err := shrinking.ParseCase(ex.Original)
+		if err != nil {
+			t.Errorf("%s: original: %v", k.Name, err)
+			return
+		}
+		g, err := fromShrinking(orig)
+		if err != nil {
+			t.Errorf("%s: original: %v", k.Name, err)
+			return
+		}
+		v := properties.Evaluate(ctx, k, g)
+		minULP = v.MaxUlp / 2
+	}
+	pred := failsLike(ctx, k, ex.Property, minULP)
+	if failed, class := pred(c); !failed || class != ex.Class {
+		t.Errorf("%s %s: the kept counterexample does not fail as recorded (%v, %q): %s", k.Name, ex.Property, failed, class, ex.Input)
+		return
+	}
+	seen := map[string]bool{}
+	for _, d := range oneSmaller(c) {
+		key := d.String()
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if failed, class := pred(d); failed && class == ex.Class {
+			t.Errorf("%s %s: counterexample %dx%d is not 1-minimal: %s still fails (%s)", k.Name, ex.Property, c.Rows, c.Cols, key, class)
+			return
+		}
+	}
+}
+
+// oneSmaller returns the cases made from c by removing one row or one column (never a row's
+// target column, which the shrinker may not drop).
+func oneSmaller(c shrinking.Case) []shrinking.Case {
+	var out []shrinking.Case
+	if c.Rows > 1 {
+		for r := range c.Rows {
+			d := c.Clone()
+			d.Rows--
+			del := func(s []float64) []float64 {
+				if s == nil {
+					return nil
+				}
+				return append(append([]float64{}, s[:r*c.Cols]...), s[(r+1)*c.Cols:]...)
+			}
+			d.X, d.DY, d.Probs = del(c.X), del(c.DY), del(c.Probs)
+			if c.Targets != nil {
+				d.Targets = append(append([]int{}, c.Targets[:r]...), c.Targets[r+1:]...)
+			}
+			out = append(out, d)
+		}
+	}
+	if c.Cols > 1 {
+	cols:
+		for j := range c.Cols {
+			d := c.Clone()
+			for i, tg := range c.Targets {
+				switch {
+				case tg == j:
+					continue cols
+				case tg > j:
+					d.Targets[i] = tg - 1
+				}
+			}
+			d.Cols--
+			del := func(s []float64) []float64 {
+				if s == nil {
+					return nil
+				}
+				var o []float64
+				for r := range c.Rows {
+					o = append(o, s[r*c.Cols:r*c.Cols+j]...)
+					o = append(o, s[r*c.Cols+j+1:(r+1)*c.Cols]...)
+				}
+				return o
+			}
+			d.X, d.DY, d.Probs = del(c.X), del(c.DY), del(c.Probs)
+			if c.Weights != nil {
+				d.Weights = append(append([]float64{}, c.Weights[:j]...), c.Weights[j+1:]...)
+			}
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // TestTrainCommand runs the training demonstration through the CLI: each outcome is checked by
