@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/loss"
 )
 
 // A Case is the input of one call of a kernel: a batch of rows of logits, and for backward and
@@ -52,42 +53,21 @@ func cloneF(x []float64) []float64 {
 	return append([]float64{}, x...)
 }
 
-// A Reduction is cross-entropy's reduction; its values are oracle.Reduction's.
-type Reduction uint8
+// Reduction is the reduction of a loss over a batch (defined once in package loss).
+type Reduction = loss.Reduction
 
-// The reductions, PyTorch's default (mean) first.
+// The reductions; PyTorch's default is the mean.
 const (
-	ReduceMean Reduction = iota
-	ReduceSum
-	ReduceNone
+	ReduceMean = loss.ReduceMean
+	ReduceSum  = loss.ReduceSum
+	ReduceNone = loss.ReduceNone
 )
 
-// String returns "mean", "sum" or "none".
-func (r Reduction) String() string {
-	switch r {
-	case ReduceMean:
-		return "mean"
-	case ReduceSum:
-		return "sum"
-	case ReduceNone:
-		return "none"
-	}
-	return fmt.Sprintf("Reduction(%d)", uint8(r))
-}
+// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8; defined once in package loss).
+type CEOptions = loss.CEOptions
 
-// CEOptions are PyTorch F.cross_entropy's options, field for field oracle.CEOptions:
-//
-//	oracle.CEOptions{Weights: o.Weights, IgnoreIndex: o.IgnoreIndex,
-//		LabelSmoothing: o.LabelSmoothing, Reduction: oracle.Reduction(o.Reduction)}
-type CEOptions struct {
-	Weights        []float64 // per class (len Cols), members of the case's format; nil = all 1
-	IgnoreIndex    int       // PyTorch's default is −100
-	LabelSmoothing float64   // in [0, 1]
-	Reduction      Reduction
-}
-
-// DefaultCEOptions returns PyTorch's defaults: no weights, IgnoreIndex −100, no smoothing, mean.
-func DefaultCEOptions() CEOptions { return CEOptions{IgnoreIndex: -100} }
+// DefaultCEOptions returns PyTorch's defaults: ignore index −100, mean, no weights, no smoothing.
+func DefaultCEOptions() CEOptions { return loss.DefaultCEOptions() }
 
 // String returns the case with every value as a hex float, a decimal and its encoding in
 // Format, one row per line; a run of k equal encodings prints once followed by "×k". It holds

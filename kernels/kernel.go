@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/loss"
 )
 
 // An Op is the operation a kernel computes.
@@ -94,39 +95,21 @@ func ParseAlgorithm(s string) (Algorithm, error) {
 	return 0, fmt.Errorf("kernels: unknown algorithm %q", s)
 }
 
-// Reduction is cross-entropy's reduction, in the order of oracle.Reduction.
-type Reduction uint8
+// Reduction is the reduction of a loss over a batch (defined once in package loss).
+type Reduction = loss.Reduction
 
 // The reductions; PyTorch's default is the mean.
 const (
-	ReduceMean Reduction = iota
-	ReduceSum
-	ReduceNone
+	ReduceMean = loss.ReduceMean
+	ReduceSum  = loss.ReduceSum
+	ReduceNone = loss.ReduceNone
 )
 
-// String returns "mean", "sum" or "none".
-func (r Reduction) String() string {
-	switch r {
-	case ReduceMean:
-		return "mean"
-	case ReduceSum:
-		return "sum"
-	case ReduceNone:
-		return "none"
-	}
-	return fmt.Sprintf("Reduction(%d)", uint8(r))
-}
-
-// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8), a mirror of oracle.CEOptions.
-type CEOptions struct {
-	Weights        []float64 // per class, nil = all 1
-	IgnoreIndex    int       // rows whose target equals it contribute nothing
-	LabelSmoothing float64   // ε in [0, 1]
-	Reduction      Reduction
-}
+// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8; defined once in package loss).
+type CEOptions = loss.CEOptions
 
 // DefaultCEOptions returns PyTorch's defaults: ignore index −100, mean, no weights, no smoothing.
-func DefaultCEOptions() CEOptions { return CEOptions{IgnoreIndex: -100} }
+func DefaultCEOptions() CEOptions { return loss.DefaultCEOptions() }
 
 // Args are the inputs of one call in the harness's representation: every float is a float64 that
 // is exactly a member of the kernel's input format.

@@ -17,71 +17,40 @@ import (
 	"fmt"
 	"math"
 	"math/big"
-	"strings"
 
 	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/loss"
 )
 
-// Reduction is the reduction of cross-entropy over the rows of a batch.
-type Reduction uint8
+// Reduction is the reduction of a loss over a batch (defined once in package loss).
+type Reduction = loss.Reduction
 
+// The reductions; PyTorch's default is the mean.
 const (
-	ReduceMean Reduction = iota // Σ_n loss_n / D (PyTorch's default; D depends on the target kind)
-	ReduceSum                   // Σ_n loss_n
-	ReduceNone                  // one loss per row
+	ReduceMean = loss.ReduceMean
+	ReduceSum  = loss.ReduceSum
+	ReduceNone = loss.ReduceNone
 )
 
-// String returns "mean", "sum" or "none".
-func (r Reduction) String() string {
-	switch r {
-	case ReduceMean:
-		return "mean"
-	case ReduceSum:
-		return "sum"
-	case ReduceNone:
-		return "none"
-	}
-	return fmt.Sprintf("Reduction(%d)", uint8(r))
-}
+// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8; defined once in package loss).
+type CEOptions = loss.CEOptions
+
+// DefaultCEOptions returns PyTorch's defaults: ignore index −100, mean, no weights, no smoothing.
+func DefaultCEOptions() CEOptions { return loss.DefaultCEOptions() }
 
 // ParseReduction parses "mean", "sum" or "none" (case-insensitively).
 func ParseReduction(s string) (Reduction, error) {
-	switch strings.ToLower(s) {
-	case "mean":
-		return ReduceMean, nil
-	case "sum":
-		return ReduceSum, nil
-	case "none":
-		return ReduceNone, nil
+	r, err := loss.ParseReduction(s)
+	if err != nil {
+		return 0, fmt.Errorf("oracle: %w", err)
 	}
-	return 0, fmt.Errorf("oracle: unknown reduction %q (want mean, sum or none)", s)
+	return r, nil
 }
 
-// CEOptions are PyTorch F.cross_entropy's options (NUMERICS §8).
-type CEOptions struct {
-	Weights        []float64 // per class (len = cols), nil = all 1; finite
-	IgnoreIndex    int       // class targets equal to it are ignored; default -100: use DefaultCEOptions()
-	LabelSmoothing float64   // ε in [0, 1]
-	Reduction      Reduction
-}
-
-// DefaultCEOptions returns PyTorch's defaults: IgnoreIndex −100, mean, no weights, no smoothing.
-func DefaultCEOptions() CEOptions { return CEOptions{IgnoreIndex: -100} }
-
-func (opt *CEOptions) check(op string, cols int) error {
-	if opt.Weights != nil && len(opt.Weights) != cols {
-		return fmt.Errorf("oracle: %s: %d weights for %d classes", op, len(opt.Weights), cols)
-	}
-	for c, w := range opt.Weights {
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			return fmt.Errorf("oracle: %s: weight %d is %v", op, c, w)
-		}
-	}
-	if !(opt.LabelSmoothing >= 0 && opt.LabelSmoothing <= 1) {
-		return fmt.Errorf("oracle: %s: label smoothing %v outside [0, 1]", op, opt.LabelSmoothing)
-	}
-	if opt.Reduction > ReduceNone {
-		return fmt.Errorf("oracle: %s: invalid %v", op, opt.Reduction)
+// checkCE reports an inconsistent opt for a batch of cols classes, naming the operation.
+func checkCE(opt *CEOptions, op string, cols int) error {
+	if err := opt.Check(cols); err != nil {
+		return fmt.Errorf("oracle: %s: %w", op, err)
 	}
 	return nil
 }
@@ -168,7 +137,7 @@ func classRows(op string, logits []float64, rows, cols int, targets []int, opt *
 	if len(targets) != rows {
 		return nil, nil, fmt.Errorf("oracle: %s: %d targets for %d rows", op, len(targets), rows)
 	}
-	if err := opt.check(op, cols); err != nil {
+	if err := checkCE(opt, op, cols); err != nil {
 		return nil, nil, err
 	}
 	keep, spread := smoothing(opt.LabelSmoothing, cols)
@@ -212,7 +181,7 @@ func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions
 	if len(probs) != len(logits) {
 		return nil, nil, fmt.Errorf("oracle: %s: %d target probabilities for %d logits", op, len(probs), len(logits))
 	}
-	if err := opt.check(op, cols); err != nil {
+	if err := checkCE(opt, op, cols); err != nil {
 		return nil, nil, err
 	}
 	keep, spread := smoothing(opt.LabelSmoothing, cols)

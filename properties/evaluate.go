@@ -55,8 +55,7 @@ func WithGenerators(opts ...generators.Option) Option {
 func ArgsOf(c generators.Case) *kernels.Args {
 	return &kernels.Args{
 		Rows: c.Rows, Cols: c.Cols, X: c.X, DY: c.DY, Targets: c.Targets, Probs: c.Probs,
-		CE: kernels.CEOptions{Weights: c.CE.Weights, IgnoreIndex: c.CE.IgnoreIndex,
-			LabelSmoothing: c.CE.LabelSmoothing, Reduction: kernels.Reduction(c.CE.Reduction)},
+		CE: c.CE, // one type (package loss) for the case, the call and the oracle
 	}
 }
 
@@ -67,8 +66,7 @@ func Exact(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
 		return exactElementwise(k, a)
 	}
 	f := k.OutFormat()
-	o := oracle.CEOptions{Weights: a.CE.Weights, IgnoreIndex: a.CE.IgnoreIndex,
-		LabelSmoothing: a.CE.LabelSmoothing, Reduction: oracle.Reduction(a.CE.Reduction)}
+	o := a.CE
 	switch k.Op {
 	case kernels.OpSoftmax:
 		return oracle.SoftmaxBatch(f, a.X, a.Rows, a.Cols, k.Mask)
@@ -103,7 +101,7 @@ func applies(k *kernels.Kernel, c generators.Case) string {
 		if k.ProbTargets != (c.Probs != nil) || (!k.ProbTargets && c.Targets == nil) {
 			return "target kind"
 		}
-		if !k.Supports(kernels.Reduction(c.CE.Reduction)) {
+		if !k.Supports(c.CE.Reduction) {
 			return "reduction"
 		}
 		if why := rowLossUnrepresentable(k, c); why != "" {

@@ -25,7 +25,7 @@ const PropSymmetry = "symmetry"
 // exactElementwise is Exact for the elementwise operations.
 func exactElementwise(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
 	f := k.OutFormat()
-	o := oracle.BCEOptions{PosWeight: a.CE.Weights, Reduction: oracle.Reduction(a.CE.Reduction)}
+	o := oracle.BCEOptions{PosWeight: a.CE.Weights, Reduction: a.CE.Reduction}
 	switch k.Op {
 	case kernels.OpSoftplus:
 		return oracle.Softplus(f, a.X, oracle.SoftplusThreshold)
@@ -174,7 +174,7 @@ func evaluateElementwise(ctx context.Context, k *kernels.Kernel, c generators.Ca
 	case isBCE(k.Op) && len(c.Probs) != len(c.X):
 		v.Skipped = "no BCE targets"
 		return v
-	case isBCE(k.Op) && !k.Supports(kernels.Reduction(c.CE.Reduction)):
+	case isBCE(k.Op) && !k.Supports(c.CE.Reduction):
 		v.Skipped = "reduction"
 		return v
 	}

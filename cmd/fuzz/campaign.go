@@ -18,6 +18,7 @@ import (
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/generators"
 	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/loss"
 	"github.com/ulpcheck/ulpcheck/properties"
 	"github.com/ulpcheck/ulpcheck/reports"
 	"github.com/ulpcheck/ulpcheck/shrinking"
@@ -298,7 +299,7 @@ func toShrinking(c generators.Case) shrinking.Case {
 		s.Params = map[string]string{
 			"ignore_index":    strconv.Itoa(c.CE.IgnoreIndex),
 			"label_smoothing": strconv.FormatFloat(c.CE.LabelSmoothing, 'g', -1, 64),
-			"reduction":       reductionName(c.CE.Reduction),
+			"reduction":       c.CE.Reduction.String(),
 		}
 	}
 	return s
@@ -324,9 +325,9 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 			}
 			c.CE.LabelSmoothing = x
 		case "reduction":
-			r, ok := reductions[val]
-			if !ok {
-				return c, fmt.Errorf("bad reduction %q (want mean, sum or none)", val)
+			r, err := loss.ParseReduction(val)
+			if err != nil {
+				return c, fmt.Errorf("bad case parameter: %w", err)
 			}
 			c.CE.Reduction = r
 		default:
@@ -337,19 +338,6 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 		c.RowClasses = append(c.RowClasses, "replay")
 	}
 	return c, nil
-}
-
-var reductions = map[string]generators.Reduction{
-	"mean": generators.ReduceMean, "sum": generators.ReduceSum, "none": generators.ReduceNone,
-}
-
-func reductionName(r generators.Reduction) string {
-	for n, v := range reductions {
-		if v == r {
-			return n
-		}
-	}
-	return "mean"
 }
 
 // failsLike returns the shrinking predicate for property prop of kernel k: the case fails prop,
