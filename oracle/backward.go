@@ -73,6 +73,37 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		}
 		return nil
 	}
+	pending := backwardExact(f, x, dy, ri, out)
+	if len(pending) == 0 {
+		return nil
+	}
+	gb := newGroupedBackward(x, dy, ri)
+	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S, at the first precision
+	w0 := startPrecision(f)
+	return ziv(fi, "SoftmaxBackward", out, pending,
+		func(w uint) error {
+			gb.br.prepare(w)
+			if w == w0 {
+				c = gb.dot(w)
+			}
+			return nil
+		},
+		func(w uint, i int) (ival, error) {
+			iw := gb.br.iw(w) + 16
+			if w == w0 {
+				// The first precision: dx_i = y_i·(dy_i − c), O(1) per element.
+				return ivMul(gb.br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
+			}
+			return gb.value(i, iw), nil
+		},
+		func(i int) *center { return gb.center(fi, i, w0) })
+}
+
+// backwardExact writes the entries of the row whose gradient is exact: every one when all the
+// finite logits are equal (y = 1/k: dx_i = (dy_i − μ)/k, μ the mean of dy), else the −Inf
+// logits and the entries whose dy_i equals the common mean of dy over every group of equal
+// logits (then dx_i = 0). It returns the indices still to compute.
+func backwardExact(f fp.Format, x, dy []float64, ri rowInfo, out []Value) (pending []int) {
 	// Group the finite entries by logit value; mean[v] = mean of dy over the group.
 	type group struct{ sum, n *big.Rat }
 	groups := make(map[float64]*group)
@@ -99,7 +130,6 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		}
 	}
 	if ri.allEqual {
-		// y = 1/k: dx_i = (dy_i − μ)/k with μ the mean of dy over the finite entries.
 		k := big.NewRat(int64(ri.nFinite), 1)
 		for i, xi := range x {
 			if math.IsInf(xi, -1) {
@@ -111,7 +141,6 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 		}
 		return nil
 	}
-	var pending []int
 	for i, xi := range x {
 		switch {
 		case math.IsInf(xi, -1):
@@ -122,156 +151,177 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 			pending = append(pending, i)
 		}
 	}
-	if len(pending) == 0 {
-		return nil
-	}
-	br := newBigRow(x, ri.m)
-	// Distinct finite logits (groups g, with a representative index) for the grouped formula
-	//   dx_i = t_i/S² · Σ_g a_g(i)·e^(x_g − m),   a_g(i) = Σ_{j∈g} (dy_i − dy_j)  (exact),
-	// which has no cancellation between an entry and itself or between equal logits: it keeps
-	// its relative accuracy when one group dominates the row. It costs O(n) per element, so the
-	// first precision uses dx_i = y_i·(dy_i − c) with c = Σ dy_j·y_j computed once.
-	var gx []float64
-	var grep []int
-	gidx := make(map[float64]int)
+	return pending
+}
+
+// groupedBackward evaluates the softmax gradient of one row past the first precision with the
+// grouped formula over the distinct finite logits g (each with a representative index)
+//
+//	dx_i = t_i/S² · Σ_g a_g(i)·e^(x_g − m),   a_g(i) = Σ_{j∈g} (dy_i − dy_j)  (exact),
+//
+// which has no cancellation between an entry and itself or between equal logits: it keeps its
+// relative accuracy when one group dominates the row. It costs O(n) per element, so the first
+// precision uses dx_i = y_i·(dy_i − c) with c = Σ dy_j·y_j computed once (dot).
+type groupedBackward struct {
+	x, dy []float64
+	m     float64 // the row's maximum
+	br    *bigRow
+	gx    []float64       // the distinct finite logits
+	grep  []int           // a representative index of each
+	gidx  map[float64]int // logit → its group
+	top   int             // the group of the maximum
+	k     *big.Rat        // the number of entries at the maximum
+	coef  map[int][]*big.Float
+	md    *maxDefect // the exact analysis of entries at the maximum, built when first needed
+}
+
+func newGroupedBackward(x, dy []float64, ri rowInfo) *groupedBackward {
+	gb := &groupedBackward{x: x, dy: dy, m: ri.m, br: newBigRow(x, ri.m), gidx: map[float64]int{},
+		coef: map[int][]*big.Float{}}
 	for j, xj := range x {
 		if math.IsInf(xj, -1) {
 			continue
 		}
-		if _, ok := gidx[xj]; !ok {
-			gidx[xj] = len(gx)
-			gx = append(gx, xj)
-			grep = append(grep, j)
+		if _, ok := gb.gidx[xj]; !ok {
+			gb.gidx[xj] = len(gb.gx)
+			gb.gx = append(gb.gx, xj)
+			gb.grep = append(gb.grep, j)
 		}
 	}
-	top := gidx[ri.m]
-	coef := make(map[int][]*big.Float) // a_g(i) by element
-	coefs := func(i int) []*big.Float {
-		if a, ok := coef[i]; ok {
-			return a
+	gb.top = gb.gidx[ri.m]
+	gb.k = big.NewRat(int64(gb.br.k), 1)
+	return gb
+}
+
+// dot encloses c = Σ dy_j·y_j at working precision w.
+func (gb *groupedBackward) dot(w uint) ival {
+	iw := gb.br.iw(w) + 16
+	s := point(0)
+	for j, xj := range gb.x {
+		if !math.IsInf(xj, -1) && gb.dy[j] != 0 {
+			s = ivAdd(s, ivMul(point(gb.dy[j]), gb.br.t[j], iw), iw)
 		}
-		a := make([]*big.Float, len(gx))
-		for g := range a {
-			a[g] = new(big.Float).SetPrec(2300)
-		}
-		di := new(big.Float).SetFloat64(dy[i])
-		for j, xj := range x {
-			if !math.IsInf(xj, -1) && dy[j] != dy[i] {
-				g := gidx[xj]
-				d := new(big.Float).SetPrec(2200).Sub(di, new(big.Float).SetFloat64(dy[j]))
-				a[g].Add(a[g], d)
-			}
-		}
-		coef[i] = a
+	}
+	return ivDiv(s, gb.br.S, iw)
+}
+
+// coefs returns a_g(i) for every group g (exact), computed once per element.
+func (gb *groupedBackward) coefs(i int) []*big.Float {
+	if a, ok := gb.coef[i]; ok {
 		return a
 	}
-	k := big.NewRat(int64(br.k), 1)
-	// rest(i) encloses Σ_{g≠top} a_g·e^(x_g − m); main(i) is a_top (exact).
-	rest := func(i int, iw uint) (ival, bool) {
-		var sum ival
-		for g, a := range coefs(i) {
-			if g == top || a.Sign() == 0 {
-				continue
-			}
-			term := ivMul(pointF(a), br.t[grep[g]], iw)
-			if sum.lo == nil {
-				sum = term
-			} else {
-				sum = ivAdd(sum, term, iw)
-			}
+	a := make([]*big.Float, len(gb.gx))
+	for g := range a {
+		a[g] = new(big.Float).SetPrec(2300)
+	}
+	di := new(big.Float).SetFloat64(gb.dy[i])
+	for j, xj := range gb.x {
+		if !math.IsInf(xj, -1) && gb.dy[j] != gb.dy[i] {
+			g := gb.gidx[xj]
+			d := new(big.Float).SetPrec(2200).Sub(di, new(big.Float).SetFloat64(gb.dy[j]))
+			a[g].Add(a[g], d)
 		}
+	}
+	gb.coef[i] = a
+	return a
+}
+
+// rest encloses Σ_{g≠top} a_g(i)·e^(x_g − m); false when every such term is 0.
+func (gb *groupedBackward) rest(i int, iw uint) (ival, bool) {
+	var sum ival
+	for g, a := range gb.coefs(i) {
+		if g == gb.top || a.Sign() == 0 {
+			continue
+		}
+		term := ivMul(pointF(a), gb.br.t[gb.grep[g]], iw)
 		if sum.lo == nil {
-			return point(0), false
+			sum = term
+		} else {
+			sum = ivAdd(sum, term, iw)
 		}
-		return sum, true
 	}
-	// For an entry at the maximum (t_i = 1) the value is R0 + ε with the rational
-	// R0 = a_top/k² (the limit as the other exponentials vanish) and
-	//   ε = rest/S² − a_top·s·(2k + s)/(k²·S²),
-	// both terms computed with their relative accuracy.
-	atMax := func(i int, iw uint) (r0 *big.Rat, eps ival) {
-		a := coefs(i)[top]
-		ra, _ := new(big.Float).Set(a).Rat(nil)
-		r0 = new(big.Rat).Quo(ra, new(big.Rat).Mul(k, k))
-		S2 := ivMul(br.S, br.S, iw)
-		re, nonzero := rest(i, iw)
-		eps = point(0)
-		if nonzero {
-			eps = ivDiv(re, S2, iw)
-		}
-		if ra.Sign() != 0 && br.s.hi.Sign() != 0 {
-			kk := ratIval(new(big.Rat).Mul(k, k), iw)
-			num := ivMul(ivMul(pointF(a), br.s, iw), ivAdd(ratIval(new(big.Rat).Mul(k, big.NewRat(2, 1)), iw), br.s, iw), iw)
-			eps = ivSub(eps, ivDiv(num, ivMul(kk, S2, iw), iw), iw)
-		}
-		return r0, eps
+	if sum.lo == nil {
+		return point(0), false
 	}
-	var c ival        // Σ dy_j·y_j = (Σ dy_j·t_j)/S
-	var md *maxDefect // the exact analysis of entries at the maximum, built when first needed
-	w0 := startPrecision(f)
-	return ziv(fi, "SoftmaxBackward", out, pending,
-		func(w uint) error {
-			br.prepare(w)
-			if w == w0 {
-				iw := br.iw(w) + 16
-				s := point(0)
-				for j, xj := range x {
-					if !math.IsInf(xj, -1) && dy[j] != 0 {
-						s = ivAdd(s, ivMul(point(dy[j]), br.t[j], iw), iw)
-					}
-				}
-				c = ivDiv(s, br.S, iw)
+	return sum, true
+}
+
+// atMax splits the gradient of an entry at the maximum (t_i = 1) as R0 + ε, with the rational
+// R0 = a_top/k² (the limit as the other exponentials vanish) and
+//
+//	ε = rest/S² − a_top·s·(2k + s)/(k²·S²),
+//
+// both terms computed with their relative accuracy.
+func (gb *groupedBackward) atMax(i int, iw uint) (r0 *big.Rat, eps ival) {
+	br, k := gb.br, gb.k
+	a := gb.coefs(i)[gb.top]
+	ra, _ := new(big.Float).Set(a).Rat(nil)
+	r0 = new(big.Rat).Quo(ra, new(big.Rat).Mul(k, k))
+	S2 := ivMul(br.S, br.S, iw)
+	re, nonzero := gb.rest(i, iw)
+	eps = point(0)
+	if nonzero {
+		eps = ivDiv(re, S2, iw)
+	}
+	if ra.Sign() != 0 && br.s.hi.Sign() != 0 {
+		kk := ratIval(new(big.Rat).Mul(k, k), iw)
+		num := ivMul(ivMul(pointF(a), br.s, iw), ivAdd(ratIval(new(big.Rat).Mul(k, big.NewRat(2, 1)), iw), br.s, iw), iw)
+		eps = ivSub(eps, ivDiv(num, ivMul(kk, S2, iw), iw), iw)
+	}
+	return r0, eps
+}
+
+// value encloses dx_i by the grouped formula at interval precision iw.
+func (gb *groupedBackward) value(i int, iw uint) ival {
+	br := gb.br
+	if gb.x[i] == gb.m {
+		r0, eps := gb.atMax(i, iw)
+		return ivAdd(ratIval(r0, iw), eps, iw)
+	}
+	re, _ := gb.rest(i, iw)
+	a := gb.coefs(i)[gb.top]
+	sum := re
+	if a.Sign() != 0 {
+		sum = ivAdd(ivMul(pointF(a), br.t[gb.grep[gb.top]], iw), re, iw)
+	}
+	return ivDiv(ivMul(br.t[i], sum, iw), ivMul(br.S, br.S, iw), iw)
+}
+
+// center gives Ziv's loop the exact centre of dx_i when its enclosure cannot shrink to one side
+// of a rounding boundary: the limit R0 of an entry at the maximum with the sign of ε (from the
+// exact analysis when the enclosure of ε straddles 0), a tiny gradient, or a negligible one.
+func (gb *groupedBackward) center(fi *fmtInfo, i int, w0 uint) *center {
+	x, dy, br := gb.x, gb.dy, gb.br
+	if x[i] == gb.m && br.w != w0 {
+		r0, eps := gb.atMax(i, br.iw(br.w)+16)
+		A := dyadic(r0)
+		switch {
+		case A == nil:
+			// Not dyadic, so neither a value nor a midpoint: rounded as a rational.
+			return &center{Q: r0, eps: eps}
+		case eps.sign() != 0:
+			return &center{A: A, eps: eps, sign: eps.sign()}
+		}
+		// A dyadic limit and an ε whose enclosure straddles 0 (a first-order term that
+		// cancels exactly, or one beyond every affordable precision): the exact analysis.
+		if gb.md == nil {
+			gb.md = newMaxDefect(x, dy, gb.m)
+		}
+		if d := gb.md.analyze(dy[i]); d.ok {
+			e := ival{lo: new(big.Float), hi: d.bound}
+			if d.sign < 0 {
+				e = ival{lo: new(big.Float).Neg(d.bound), hi: new(big.Float)}
 			}
-			return nil
-		},
-		func(w uint, i int) (ival, error) {
-			iw := br.iw(w) + 16
-			if w == w0 {
-				return ivMul(br.y(i), ivSub(point(dy[i]), c, iw), iw), nil
-			}
-			if x[i] == ri.m {
-				r0, eps := atMax(i, iw)
-				return ivAdd(ratIval(r0, iw), eps, iw), nil
-			}
-			re, _ := rest(i, iw)
-			sum := ivAdd(ivMul(pointF(coefs(i)[top]), br.t[grep[top]], iw), re, iw)
-			if coefs(i)[top].Sign() == 0 {
-				sum = re
-			}
-			return ivDiv(ivMul(br.t[i], sum, iw), ivMul(br.S, br.S, iw), iw), nil
-		},
-		func(i int) *center {
-			if x[i] == ri.m && br.w != w0 {
-				r0, eps := atMax(i, br.iw(br.w)+16)
-				A := dyadic(r0)
-				switch {
-				case A == nil:
-					// Not dyadic, so neither a value nor a midpoint: rounded as a rational.
-					return &center{Q: r0, eps: eps}
-				case eps.sign() != 0:
-					return &center{A: A, eps: eps, sign: eps.sign()}
-				}
-				// A dyadic limit and an ε whose enclosure straddles 0 (a first-order term that
-				// cancels exactly, or one beyond every affordable precision): the exact analysis.
-				if md == nil {
-					md = newMaxDefect(x, dy, ri.m)
-				}
-				if d := md.analyze(dy[i]); d.ok {
-					e := ival{lo: new(big.Float), hi: d.bound}
-					if d.sign < 0 {
-						e = ival{lo: new(big.Float).Neg(d.bound), hi: new(big.Float)}
-					}
-					return &center{A: A, eps: e, sign: d.sign}
-				}
-			}
-			if c := tinyBackward(x, dy, ri.m, i, br.w); c != nil {
-				return c
-			}
-			if br.w >= MaxPrecision*2/3 {
-				return negligibleBackward(fi, x, dy, ri.m, i)
-			}
-			return nil
-		})
+			return &center{A: A, eps: e, sign: d.sign}
+		}
+	}
+	if c := tinyBackward(x, dy, gb.m, i, br.w); c != nil {
+		return c
+	}
+	if br.w >= MaxPrecision*2/3 {
+		return negligibleBackward(fi, x, dy, gb.m, i)
+	}
+	return nil
 }
 
 // negligibleBackward is the last resort for an entry below the maximum whose sign no affordable

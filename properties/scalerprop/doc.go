@@ -10,6 +10,28 @@
 // After every iteration the scaler is compared with Model, the reference state machine computed
 // from the sequence of overflow flags alone.
 //
+// Call sequences. Most iterations call Unscale once per tensor, then Step, then Update. Training
+// loops also make other sequences, and the machine draws them too, each with the meaning given
+// here (PyTorch's GradScaler where it defines one):
+//
+//	gradient accumulation     micro-batch gradients summed in the format before one Unscale per
+//	                          tensor; a sum that overflows to ±Inf is an overflow like any other
+//	Unscale twice, or some    each call unscales its own input (the scaled gradients are not
+//	tensors not at all        changed); the iteration overflowed when any call saw NaN or ±Inf.
+//	                          PyTorch raises on a second unscale_ of one optimizer per iteration
+//	no Unscale before Step    a clean iteration: the step runs and the tracker counts it. PyTorch's
+//	                          step unscales itself, and raises when no gradient was checked at all
+//	Update without Step       the iteration ends as its flag says (a clean one counts toward
+//	                          growth, an overflowed one backs off), as PyTorch's update does when
+//	                          the caller skipped the optimizer step itself
+//	State/Restore between     the state is the whole state, the pending overflow flag included:
+//	any two calls             the restored scaler, given the rest of the calls, skips, steps and
+//	                          rescales exactly as the original. PyTorch's state_dict holds the
+//	                          scale and tracker only, so it defines no mid-iteration restore
+//
+// The reference model is the same for all of them: one Update per iteration, driven by the
+// iteration's overflow flag.
+//
 // The properties, each named and each failure classified (Class):
 //
 //	ScaleValid         inv 1  scale positive, finite, in [Floor, Cap]; tracker in [0, Interval)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"strings"
 
 	"pgregory.net/rapid"
 
@@ -82,13 +83,33 @@ func unscaleRef(g float64, scale float32) float32 {
 	return float32(r)
 }
 
-// iterate runs one training iteration on gradients ts (members of mc.f) and checks it.
+// An iteration is one training iteration as the sequence of scaler calls a training loop makes
+// (the package documentation, "Call sequences"): Unscale on tensors in call order (a tensor may
+// come twice, or none may come), an optional Step, then Update; and optionally a State/Restore into a fresh twin
+// between two of those calls. The reference model needs only the overflow flag: the iteration
+// overflowed when any of its Unscale calls saw a NaN or ±Inf.
+type iteration struct {
+	unscale [][]float64 // tensors in call order
+	saveAt  int         // State/Restore after this many Unscale calls (len(unscale)+1: between Step and Update); -1 for none
+	noStep  bool        // Update without a Step (the caller skipped the optimizer step itself)
+}
+
+// iterate runs the usual iteration on gradients ts: Unscale each tensor once, Step, Update.
 func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
+	t.Helper()
+	mc.run(t, iteration{unscale: ts, saveAt: -1})
+}
+
+// run runs one iteration (members of mc.f) and checks it.
+func (mc *machine) run(t *rapid.T, it iteration) {
 	t.Helper()
 	mc.iter++
 	before := mc.s.Scale()
 	overflow := false
-	for _, vals := range ts {
+	for k, vals := range it.unscale {
+		if it.saveAt == k {
+			mc.save(t)
+		}
 		want := nonFinite(vals)
 		overflow = overflow || want
 		dst := make([]float32, len(vals))
@@ -109,8 +130,8 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 					continue
 				}
 				if r := unscaleRef(x, before); math.Float32bits(dst[i]) != math.Float32bits(r) {
-					mc.fail(t, UnscaleExact, ClassUnscale, "at scale %s, Unscale(%s)[%d] = %s, want %s",
-						h32(before), hf(mc.f, x), i, h32(dst[i]), h32(r))
+					mc.fail(t, UnscaleExact, ClassUnscale, "at scale %s, Unscale(%s)[%d] = %s, want %s (call %d of the iteration)",
+						h32(before), hf(mc.f, x), i, h32(dst[i]), h32(r), k+1)
 				}
 			}
 		}
@@ -125,9 +146,24 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 			}
 		}
 	}
+	if it.saveAt == len(it.unscale) {
+		mc.save(t)
+	}
 
-	applied := 0
-	skipped := mc.s.Step(func() { applied++ })
+	applied, skipped := 0, overflow
+	if !it.noStep {
+		skipped = mc.s.Step(func() { applied++ })
+		if mc.twin != nil {
+			tapplied := 0
+			if tskipped := mc.twin.Step(func() { tapplied++ }); tskipped != skipped || tapplied != applied {
+				mc.fail(t, StateRoundTrip, ClassState, "restored scaler: Step skipped %v, ran %d; original skipped %v, ran %d",
+					tskipped, tapplied, skipped, applied)
+			}
+		}
+	}
+	if it.saveAt == len(it.unscale)+1 {
+		mc.save(t)
+	}
 	mc.s.Update()
 	after := mc.s.Scale()
 	prev := mc.m
@@ -138,7 +174,7 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 		mc.fail(t, SkipReported, ClassSkipNotReported, "Step called the optimizer %d times", applied)
 	}
 	if overflow && applied > 0 {
-		mc.fail(t, SkipOnOverflow, ClassStepOnOverflow, "the optimizer step ran on overflowed gradients %s", hts(mc.f, ts))
+		mc.fail(t, SkipOnOverflow, ClassStepOnOverflow, "the optimizer step ran on overflowed gradients %s", hts(mc.f, it.unscale))
 	}
 	if o := mc.o; o.Hysteresis > 1 && overflow {
 		if applied > 0 || !skipped {
@@ -150,7 +186,7 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 				prev.Left, o.Hysteresis, h32(before), h32(after))
 		}
 	}
-	if skipped != (applied == 0) || skipped != overflow {
+	if !it.noStep && (skipped != (applied == 0) || skipped != overflow) {
 		mc.fail(t, SkipReported, ClassSkipNotReported, "overflow %v, step ran %d times, Step reported skipped %v", overflow, applied, skipped)
 	}
 	if overflow && after > before {
@@ -164,8 +200,8 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 			mc.fail(t, BackoffOnOverflow, ClassBackoff, "after an overflow the scale went %s to %s, want %s (hysteresis left %d before)",
 				h32(before), h32(after), h32(mc.m.Scale), prev.Left)
 		} else {
-			mc.fail(t, GrowthCadence, ClassCadence, "after clean iteration %d since the last growth or overflow the scale went %s to %s, want %s",
-				prev.Tracker+1, h32(before), h32(after), h32(mc.m.Scale))
+			mc.fail(t, GrowthCadence, ClassCadence, "after clean iteration %d since the last growth or overflow (%s) the scale went %s to %s, want %s",
+				prev.Tracker+1, it, h32(before), h32(after), h32(mc.m.Scale))
 		}
 		mc.m.Scale = after // resynchronize, so that properties not checked here do not mask later ones
 	}
@@ -173,24 +209,43 @@ func (mc *machine) iterate(t *rapid.T, ts [][]float64) {
 		if overflow {
 			mc.fail(t, BackoffOnOverflow, ClassBackoff, "after an overflow the tracker is %d, want 0", in.Tracker())
 		} else {
-			mc.fail(t, GrowthCadence, ClassCadence, "after a clean iteration the tracker is %d, want %d", in.Tracker(), mc.m.Tracker)
+			mc.fail(t, GrowthCadence, ClassCadence, "after a clean iteration (%s) the tracker is %d, want %d", it, in.Tracker(), mc.m.Tracker)
 		}
 		if tr := in.Tracker(); tr >= 0 && tr < mc.o.Interval {
 			mc.m.Tracker = tr // resynchronize, as for the scale
 		}
 	}
-	if !overflow && applied == 0 {
-		mc.fail(t, GrowthCadence, ClassStepSkipped, "the step of a clean iteration did not run (gradients %s)", hts(mc.f, ts))
+	if !overflow && !it.noStep && applied == 0 {
+		mc.fail(t, GrowthCadence, ClassStepSkipped, "the step of a clean iteration (%s) did not run (gradients %s)", it, hts(mc.f, it.unscale))
 	}
 	if mc.twin != nil {
-		tapplied := 0
-		tskipped := mc.twin.Step(func() { tapplied++ })
 		mc.twin.Update()
-		if tskipped != skipped || tapplied != applied || math.Float32bits(mc.twin.Scale()) != math.Float32bits(after) {
-			mc.fail(t, StateRoundTrip, ClassState, "restored scaler: skipped %v, ran %d, scale %s; original skipped %v, ran %d, scale %s",
-				tskipped, tapplied, h32(mc.twin.Scale()), skipped, applied, h32(after))
+		if math.Float32bits(mc.twin.Scale()) != math.Float32bits(after) {
+			mc.fail(t, StateRoundTrip, ClassState, "restored scaler (%s): scale %s after Update; original %s", it, h32(mc.twin.Scale()), h32(after))
 		}
 	}
+}
+
+// String describes the call sequence of it, for failure messages.
+func (it iteration) String() string {
+	var b strings.Builder
+	for k := range it.unscale {
+		if it.saveAt == k {
+			b.WriteString("State/Restore, ")
+		}
+		fmt.Fprintf(&b, "Unscale(%d), ", k+1)
+	}
+	if it.saveAt == len(it.unscale) {
+		b.WriteString("State/Restore, ")
+	}
+	if !it.noStep {
+		b.WriteString("Step, ")
+	}
+	if it.saveAt == len(it.unscale)+1 {
+		b.WriteString("State/Restore, ")
+	}
+	b.WriteString("Update")
+	return b.String()
 }
 
 // save checks invariant 7: the state of s restored into a fresh scaler round-trips, and the
@@ -294,6 +349,53 @@ func Machine(tg Target, names ...string) func(*rapid.T) {
 				ts := shape(t, finite)
 				poison(t, ts, math.Inf(1))
 				run(t, ts, rapid.IntRange(1, 300).Draw(t, "overflow run"))
+			},
+			seqAccumulate: func(t *rapid.T) {
+				if mc.left(1) > 0 {
+					mc.iterate(t, accumulated(t, f))
+				}
+			},
+			seqRepeat: func(t *rapid.T) {
+				ts := anyGrads(t, f)
+				order := rapid.SliceOfN(rapid.IntRange(0, len(ts)-1), 1, 2*len(ts)+1).Draw(t, "unscale order")
+				it := iteration{saveAt: -1}
+				for _, i := range order {
+					it.unscale = append(it.unscale, ts[i])
+				}
+				if mc.left(1) > 0 {
+					mc.run(t, it)
+				}
+			},
+			seqNoUnscale: func(t *rapid.T) {
+				n := rapid.OneOf(rapid.Just(1), rapid.IntRange(1, 2*mc.o.Interval+1)).Draw(t, "iterations")
+				for range mc.left(n) {
+					mc.run(t, iteration{saveAt: -1})
+				}
+			},
+			seqNoStep: func(t *rapid.T) {
+				var ts [][]float64
+				if rapid.Bool().Draw(t, "unscale") {
+					ts = anyGrads(t, f)
+				}
+				n := rapid.OneOf(rapid.Just(1), rapid.IntRange(1, 2*mc.o.Interval+1)).Draw(t, "iterations")
+				for range mc.left(n) {
+					mc.run(t, iteration{unscale: ts, saveAt: -1, noStep: true})
+				}
+			},
+			seqStateMid: func(t *rapid.T) {
+				if !mc.props.has(StateRoundTrip) {
+					return
+				}
+				ts := anyGrads(t, f)
+				it := iteration{unscale: ts, noStep: rapid.IntRange(0, 3).Draw(t, "no step") == 0}
+				last := len(ts)
+				if !it.noStep {
+					last++
+				}
+				it.saveAt = rapid.IntRange(0, last).Draw(t, "save after call")
+				if mc.left(1) > 0 {
+					mc.run(t, it)
+				}
 			},
 			"state/save": func(t *rapid.T) {
 				if mc.props.has(StateRoundTrip) {

@@ -17,12 +17,13 @@ import (
 // mutant is a test-only scaler with one deliberate bug, written independently of
 // lossscale.Dynamic so that the properties are shown to catch real kinds of broken scalers.
 type mutant struct {
-	bug     string
-	o       lossscale.Options
-	scale   float32
-	tracker int
-	hyst    int
-	found   bool
+	bug      string
+	o        lossscale.Options
+	scale    float32
+	tracker  int
+	hyst     int
+	found    bool
+	unscaled bool // an Unscale call came since the last Update
 }
 
 // The mutants: each bug, the property that must catch it, and why.
@@ -41,6 +42,10 @@ var mutants = []struct {
 	{"skip-not-reported", SkipReported, "Step never reports a skip (schedulers advance on skipped steps)"},
 	{"state-drops-tracker", StateRoundTrip, "the saved state omits the growth tracker"},
 	{"reset-at-floor", Monotone, "an overflow at the floor resets the scale to its initial value instead of staying (it grows on an overflow)"},
+	{"found-last-call", SkipOnOverflow, "each Unscale call overwrites the overflow flag: an overflow seen by an earlier call of the iteration is forgotten"},
+	{"no-unscale-skips", GrowthCadence, "Step skips an iteration in which nothing was unscaled (PyTorch's 'no inf checks were recorded' turned into a skip)"},
+	{"tracker-on-step", GrowthCadence, "the growth tracker counts optimizer steps, not iterations: iterations that end with Update alone do not count"},
+	{"state-drops-found", StateRoundTrip, "the saved state omits the pending overflow flag: a scaler restored mid-iteration steps on overflowed gradients"},
 }
 
 func newMutant(bug string) func(lossscale.Options) (lossscale.Scaler, error) {
@@ -68,7 +73,12 @@ func (m *mutant) Unscale(dst []float32, g lossscale.Grads) bool {
 		}
 		dst[i] = float32(x * inv)
 	}
-	m.found = m.found || found
+	if m.bug == "found-last-call" {
+		m.found = found
+	} else {
+		m.found = m.found || found
+	}
+	m.unscaled = true
 	return found
 }
 
@@ -80,8 +90,14 @@ func (m *mutant) Step(apply func()) bool {
 	if m.bug == "no-skip" {
 		skip = false
 	}
+	if m.bug == "no-unscale-skips" && !m.unscaled {
+		skip = true
+	}
 	if !skip {
 		apply()
+		if m.bug == "tracker-on-step" {
+			m.tracker++
+		}
 	}
 	if m.bug == "skip-not-reported" {
 		return false
@@ -91,6 +107,7 @@ func (m *mutant) Step(apply func()) bool {
 
 func (m *mutant) Update() {
 	o := m.o
+	m.unscaled = false
 	if m.found {
 		m.found = false
 		if m.bug != "tracker-not-reset" {
@@ -109,7 +126,9 @@ func (m *mutant) Update() {
 		m.scale = s
 		return
 	}
-	m.tracker++
+	if m.bug != "tracker-on-step" {
+		m.tracker++
+	}
 	limit := o.Interval
 	if m.bug == "growth-early" && limit > 1 {
 		limit--
@@ -131,7 +150,7 @@ func (m *mutant) State() ([]byte, error) {
 	if m.bug == "state-drops-tracker" {
 		tr = 0
 	}
-	st := lossscale.State{Options: m.o, Scale: m.scale, Tracker: min(tr, m.o.Interval-1), HysteresisLeft: m.hyst, Found: m.found}
+	st := lossscale.State{Options: m.o, Scale: m.scale, Tracker: min(tr, m.o.Interval-1), HysteresisLeft: m.hyst, Found: m.found && m.bug != "state-drops-found"}
 	if m.bug == "no-floor" || m.bug == "no-finite-guard" || m.bug == "reset-at-floor" {
 		return []byte(fmt.Sprint(st)), nil // the codec validates the scale; these bugs break it
 	}

@@ -23,6 +23,54 @@ const (
 	stepGrowth    = "step/growth-k"   // exactly the clean iterations that make the model grow k times
 )
 
+// The call sequences other than Unscale each tensor once, Step, Update (the package
+// documentation, "Call sequences"); each draws its gradients like step/clean, step/extremes or with one ±Inf or NaN.
+const (
+	seqAccumulate = "seq/accumulate"     // micro-batch gradients summed in the format (their sum may overflow), then unscaled once
+	seqRepeat     = "seq/unscale-repeat" // Unscale calls in any order, a tensor twice or not at all
+	seqNoUnscale  = "seq/no-unscale"     // Step and Update with no Unscale call: a clean iteration
+	seqNoStep     = "seq/update-only"    // Unscale calls and Update without Step
+	seqStateMid   = "seq/state-mid"      // State/Restore into a fresh scaler between any two calls of an iteration
+)
+
+// anyGrads draws the tensors of one iteration: finite values, finite extremes, or either with
+// one ±Inf or NaN.
+func anyGrads(t *rapid.T, f fp.Format) [][]float64 {
+	finite := finiteGen(f)
+	ts := shape(t, rapid.OneOf(finite, rapid.SampledFrom(extremes(f))))
+	switch rapid.IntRange(0, 2).Draw(t, "poison") {
+	case 1:
+		poison(t, ts, rapid.SampledFrom([]float64{math.Inf(1), math.Inf(-1)}).Draw(t, "inf"))
+	case 2:
+		poison(t, ts, nanGen(f).Draw(t, "nan"))
+	}
+	return ts
+}
+
+// accumulated draws 2 to 4 micro-batches of gradients of the same shape (large finite values
+// half the time, so that their sum overflows) and returns their sum, each addition rounded to f,
+// as a training loop that accumulates scaled gradients before one unscale holds it.
+func accumulated(t *rapid.T, f fp.Format) [][]float64 {
+	large := rapid.Custom(func(t *rapid.T) float64 {
+		x := f.MaxFinite() / float64(rapid.IntRange(1, 4).Draw(t, "max/k"))
+		r, _ := f.RoundFloat64(x)
+		if rapid.Bool().Draw(t, "neg") {
+			r = -r
+		}
+		return r
+	})
+	elem := rapid.OneOf(finiteGen(f), large)
+	sum := shape(t, elem)
+	for range rapid.IntRange(1, 3).Draw(t, "more micro-batches") {
+		for i := range sum {
+			for j := range sum[i] {
+				sum[i][j], _ = f.RoundFloat64(sum[i][j] + elem.Draw(t, "micro-batch gradient"))
+			}
+		}
+	}
+	return sum
+}
+
 // encoding describes the bit layout of an IEEE-style format with Inf and NaN (fp16, bf16, fp32).
 func encoding(f fp.Format) (width, mant uint) {
 	return f.Width(), uint(f.Precision() - 1)
