@@ -4,7 +4,6 @@ package reports
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"html"
 	"io"
@@ -302,53 +301,14 @@ func kernelPlots(r *Report) (map[string]string, error) {
 	}
 	for _, g := range scatters {
 		title := g.cell.Kernel + " · " + g.cell.Op + " · " + g.cell.Format
-		pts := plotSample(g.cell.Points)
-		svg, err := ScatterSVG(title, pts, g.cell.BoundCurve)
+		svg, err := ScatterSVG(title, g.cell.Points, g.cell.BoundCurve)
 		if err != nil {
 			return nil, err
 		}
-		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"scatter\">%s<figcaption>Each dot is a case: its ulp error against the spread x<sub>max</sub> − x<sub>min</sub> of its row (%d of the report's %d sampled cases: uniform, plus the worst). Red: beyond the case's tolerance (grey); green: the error bound at n = 32.</figcaption></figure>\n",
-			inlineSVG(svg), len(pts), len(g.cell.Points))
+		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"scatter\">%s<figcaption>Each dot is a case: its ulp error against the spread x<sub>max</sub> − x<sub>min</sub> of its row (the report's sample of %d cases: up to %d uniformly drawn, plus the %d worst). Red: beyond the case's tolerance (grey); green: the error bound at n = 32.</figcaption></figure>\n",
+			inlineSVG(svg), len(g.cell.Points), SampleSmallestHash, SampleLargestULP)
 	}
 	return out, nil
-}
-
-// plotSample thins a cell's point sample for drawing: the plotHash points with the smallest
-// splitmix64(case), the plotWorst largest errors and the plotFail largest beyond their tolerance.
-func plotSample(ps []Point) []Point {
-	const plotHash, plotWorst, plotFail = 48, 12, 20
-	if len(ps) <= plotHash+plotWorst {
-		return ps
-	}
-	keep := map[int64]bool{}
-	byHash := slices.Clone(ps)
-	slices.SortFunc(byHash, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(splitmix64(uint64(a.Case)), splitmix64(uint64(b.Case))), cmp.Compare(a.Case, b.Case))
-	})
-	for _, p := range byHash[:plotHash] {
-		keep[p.Case] = true
-	}
-	byULP := slices.Clone(ps)
-	slices.SortFunc(byULP, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(float64(b.ULP), float64(a.ULP)), cmp.Compare(a.Case, b.Case))
-	})
-	fails := 0
-	for i, p := range byULP {
-		beyond := float64(p.ULP) > float64(p.Bound)
-		if i < plotWorst || beyond && fails < plotFail {
-			keep[p.Case] = true
-		}
-		if beyond {
-			fails++
-		}
-	}
-	var out []Point
-	for _, p := range ps {
-		if keep[p.Case] {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func sameFloat(a, b Float) bool {
