@@ -11,7 +11,7 @@ import (
 
 // Sizes of the scatter sample kept per cell (part of the schema's merge semantics).
 const (
-	SampleSmallestHash = 80 // points with the smallest splitmix64(case) (schema v1: 256)
+	SampleSmallestHash = 64 // points with the smallest splitmix64(case) (schema v1: 256)
 	SampleLargestULP   = 16 // points with the largest ulp error (schema v1: 32)
 )
 

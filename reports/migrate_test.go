@@ -219,7 +219,7 @@ func TestReadJSONRejects(t *testing.T) {
 		reason   string
 	}{
 		{`"sub":16`, `"sub":8`, "another histogram scheme"},
-		{`"smallest_hash":80`, `"smallest_hash":256`, "another sample size"},
+		{`"smallest_hash":64`, `"smallest_hash":256`, "another sample size"},
 		{`"points":{"case":[`, `"points":{"case":[123456789,`, "point columns of different lengths"},
 		{`"x":[`, `"x":["12",`, "a value as a string"},
 		{`"x":[`, `"x":[{"hex":"1"},`, "a value object without all its fields"},
