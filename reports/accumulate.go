@@ -11,8 +11,8 @@ import (
 
 // Sizes of the scatter sample kept per cell (part of the schema's merge semantics).
 const (
-	SampleSmallestHash = 256 // points with the smallest splitmix64(case)
-	SampleLargestULP   = 32  // points with the largest ulp error
+	SampleSmallestHash = 64 // points with the smallest splitmix64(case) (schema v1: 256)
+	SampleLargestULP   = 16 // points with the largest ulp error (schema v1: 32)
 )
 
 // Meta is the run-level part of a report.
@@ -229,6 +229,12 @@ func normalize(r *Report) {
 		if c.Examples == nil {
 			c.Examples = []Counterexample{}
 		}
+		if slices.ContainsFunc(c.Examples, func(e Counterexample) bool { return !normalExample(&e) }) {
+			c.Examples = slices.Clone(c.Examples) // the caller's examples stay as they are
+			for j := range c.Examples {
+				normalizeExample(&c.Examples[j])
+			}
+		}
 		if c.Points == nil {
 			c.Points = []Point{}
 		}
@@ -240,6 +246,32 @@ func normalize(r *Report) {
 		}
 		c.P50 = Float(c.Hist.Quantile(0.50, float64(c.MaxULP)))
 		c.P99 = Float(c.Hist.Quantile(0.99, float64(c.MaxULP)))
+	}
+}
+
+// normalExample reports whether e's optional inputs are nil or non-empty.
+func normalExample(e *Counterexample) bool {
+	return (e.DY == nil || len(e.DY) > 0) && (e.Targets == nil || len(e.Targets) > 0) &&
+		(e.Probs == nil || len(e.Probs) > 0) && (e.Weights == nil || len(e.Weights) > 0) &&
+		(e.Params == nil || len(e.Params) > 0)
+}
+
+// normalizeExample makes the optional inputs of e nil when they are empty, as JSON leaves them out.
+func normalizeExample(e *Counterexample) {
+	if len(e.DY) == 0 {
+		e.DY = nil
+	}
+	if len(e.Targets) == 0 {
+		e.Targets = nil
+	}
+	if len(e.Probs) == 0 {
+		e.Probs = nil
+	}
+	if len(e.Weights) == 0 {
+		e.Weights = nil
+	}
+	if len(e.Params) == 0 {
+		e.Params = nil
 	}
 }
 

@@ -4,7 +4,6 @@ package reports
 
 import (
 	"bufio"
-	"cmp"
 	"fmt"
 	"html"
 	"io"
@@ -35,7 +34,8 @@ function mfilter(){var q=document.getElementById("mq").value.toLowerCase(),f=doc
 document.querySelectorAll("#matrix tbody tr").forEach(function(r){var t=r.cells[0].textContent.toLowerCase();
 r.style.display=(t.indexOf(q)>=0&&(!f||r.dataset.fail==="1"))?"":"none"})}
 function msort(c){var b=document.querySelector("#matrix tbody"),rs=Array.prototype.slice.call(b.rows);
-rs.sort(function(x,y){var a=x.cells[c].dataset.v||x.cells[c].textContent,d=y.cells[c].dataset.v||y.cells[c].textContent;
+function v(td){return td.dataset.v||{pass:"0",na:"-1"}[td.className]||td.textContent}
+rs.sort(function(x,y){var a=v(x.cells[c]),d=v(y.cells[c]);
 var na=parseFloat(a),nd=parseFloat(d);return(!isNaN(na)&&!isNaN(nd))?nd-na:a.localeCompare(d)});rs.forEach(function(r){b.appendChild(r)})}`
 
 // WriteHTML writes r as one self-contained HTML5 document (no external resources), verdict
@@ -71,10 +71,12 @@ func WriteHTML(w io.Writer, r *Report) error {
 	}
 	findings := r.Findings()
 	plotted := map[string]bool{}
+	shown := map[string]*Finding{}
 	if len(findings) == 0 {
 		b.WriteString("<h2 id=\"findings\">Findings</h2>\n<p>No failures.</p>\n")
 	}
-	for i, f := range findings {
+	for i := range findings {
+		f := &findings[i]
 		if i == 0 || f.Unexpected != findings[i-1].Unexpected {
 			if f.Unexpected {
 				fmt.Fprintf(b, "<h2 id=\"findings\">Unexpected failures (%d)</h2>\n", countFindings(findings, true))
@@ -82,7 +84,18 @@ func WriteHTML(w io.Writer, r *Report) error {
 				fmt.Fprintf(b, "<h2 id=\"expected\">Failures of kernels declared broken (%d)</h2>\n", countFindings(findings, false))
 			}
 		}
-		writeExampleHTML(b, f.Cell, f.Example, f.Unexpected)
+		// A case that an earlier finding of the kernel showed is shown once: its table and Go
+		// test (which checks every property) are referred to.
+		same := ""
+		if f.Example.Input != "" {
+			k := f.Cell.Kernel + "\x00" + f.Example.Input
+			if shown[k] == nil {
+				shown[k] = f
+			} else if g := shown[k]; slices.Equal(g.Example.Output, f.Example.Output) && slices.Equal(g.Example.Oracle, f.Example.Oracle) {
+				same = anchor(g.Cell, g.Example)
+			}
+		}
+		writeExampleHTML(b, f.Cell, f.Example, f.Unexpected, same)
 		if !plotted[f.Cell.Kernel] {
 			plotted[f.Cell.Kernel] = true
 			b.WriteString(plots[f.Cell.Kernel])
@@ -92,7 +105,7 @@ func WriteHTML(w io.Writer, r *Report) error {
 		b.WriteString("</div>\n")
 	}
 	writeMatrix(b, r)
-	b.WriteString("<h2 id=\"kernels\">Kernels</h2>\n")
+	b.WriteString("<h2 id=\"kernels\">Kernels</h2>\n<p class=\"muted\">Each kernel's declaration and cells (p50 and p99 are upper bounds from a histogram with 1/16-octave buckets), with its plots unless a finding above shows them.</p>\n")
 	for _, k := range r.Kernels {
 		writeKernelDetails(b, r, k, plots[k.Name], plotted[k.Name])
 	}
@@ -144,11 +157,18 @@ func writeMatrix(b *bufio.Writer, r *Report) {
 	for _, k := range kernelsSeen {
 		fail := false
 		var row strings.Builder
+		// The case count, on the kernel's cell; a passing cell with another count has its own.
+		var rowCases int64 = -1
+		for _, p := range props {
+			if cl := cells[[2]string{k, p}]; cl != nil && rowCases < 0 {
+				rowCases = cl.Cases
+			}
+		}
 		for _, p := range props {
 			cl := cells[[2]string{k, p}]
 			switch {
 			case cl == nil:
-				row.WriteString("<td class=\"na\" data-v=\"-1\">—</td>")
+				row.WriteString("<td class=\"na\">—</td>")
 			case cl.Failures > 0:
 				fail = true
 				c := "fail"
@@ -165,14 +185,18 @@ func writeMatrix(b *bufio.Writer, r *Report) {
 				if p == "accuracy" && !math.IsNaN(float64(cl.MaxULP)) {
 					txt += " · " + ulpText(cl.MaxULP)
 				}
-				fmt.Fprintf(&row, "<td class=\"pass\" data-v=\"0\" title=\"%d cases\">%s</td>", cl.Cases, e(txt))
+				if cl.Cases == rowCases {
+					fmt.Fprintf(&row, "<td class=\"pass\">%s</td>", e(txt))
+				} else {
+					fmt.Fprintf(&row, "<td class=\"pass\" title=\"%d cases\">%s</td>", cl.Cases, e(txt))
+				}
 			}
 		}
 		f := "0"
 		if fail {
 			f = "1"
 		}
-		fmt.Fprintf(b, "<tr data-fail=\"%s\"><td class=\"k\"><a href=\"#k-%s\">%s</a></td>%s</tr>\n", f, ident(k), e(k), row.String())
+		fmt.Fprintf(b, "<tr data-fail=\"%s\"><td class=\"k\" title=\"%d cases\"><a href=\"#k-%s\">%s</a></td>%s</tr>\n", f, rowCases, ident(k), e(k), row.String())
 	}
 	b.WriteString("</tbody></table></div>\n")
 }
@@ -206,20 +230,39 @@ func writeKernelDetails(b *bufio.Writer, r *Report, k KernelInfo, plots string, 
 	if k.Notes != "" {
 		fmt.Fprintf(b, ". %s", e(k.Notes))
 	}
-	b.WriteString(".</p>\n<table><tr><th>op · format · property</th><th>cases</th><th>failures</th><th>max ulp</th><th>p50 ulp</th><th>p99 ulp</th><th>first counterexample</th></tr>\n")
+	b.WriteString(".</p>\n<table><tr><th>property</th><th>cases</th><th>failures</th><th>max ulp</th><th>p50 ulp</th><th>p99 ulp</th><th>first counterexample</th></tr>\n")
+	// Cells that passed without measuring an error say nothing but their case count: one row
+	// lists them per case count.
+	quiet := map[int64][]string{}
+	var counts []int64
 	for i := range r.Cells {
 		cl := &r.Cells[i]
 		if cl.Kernel != k.Name {
+			continue
+		}
+		name := cl.Property
+		if cl.Op != k.Op || cl.Format != k.In {
+			name = cl.Op + " · " + cl.Format + " · " + cl.Property
+		}
+		if cl.Failures == 0 && cl.HarnessErrors == 0 && math.IsNaN(float64(cl.MaxULP)) && len(cl.Examples) == 0 {
+			if quiet[cl.Cases] == nil {
+				counts = append(counts, cl.Cases)
+			}
+			quiet[cl.Cases] = append(quiet[cl.Cases], name)
 			continue
 		}
 		first := ""
 		if f := cl.First(); f != nil {
 			first = fmt.Sprintf("<a href=\"#%s\">%s</a>", anchor(cl, f), e(shortExample(f)))
 		}
-		fmt.Fprintf(b, "<tr><td>%s · %s · %s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
-			e(cl.Op), e(cl.Format), e(cl.Property), cl.Cases, e(failureText(cl)), e(ulpText(cl.MaxULP)), e(ulpText(cl.P50)), e(ulpText(cl.P99)), first)
+		fmt.Fprintf(b, "<tr><td>%s</td><td class=\"n\">%d</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td>%s</td></tr>\n",
+			e(name), cl.Cases, e(failureText(cl)), e(ulpText(cl.MaxULP)), e(ulpText(cl.P50)), e(ulpText(cl.P99)), first)
 	}
-	b.WriteString("</table>\n<p class=\"muted\">p50 and p99 are upper bounds from a histogram with 1/16-octave buckets.</p>\n")
+	for _, n := range counts {
+		fmt.Fprintf(b, "<tr><td>%s</td><td class=\"n\">%d each</td><td class=\"n\">0</td><td colspan=\"4\" class=\"muted\">passed (no ulp error measured)</td></tr>\n",
+			e(strings.Join(quiet[n], ", ")), n)
+	}
+	b.WriteString("</table>\n")
 	if plotted {
 		b.WriteString("<p class=\"muted\">The plots are with this kernel's first finding.</p>\n")
 	} else {
@@ -297,65 +340,32 @@ func kernelPlots(r *Report) (map[string]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"hist\">%s<figcaption>How many of the %d cases had each ulp error (properties: %s). Dashed lines: 0.5 ulp (correctly rounded) and 1 ulp (faithful).</figcaption></figure>\n",
+		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"hist\">%s<figcaption>Cases per ulp error (%d cases; %s). Dashed: 0.5 ulp (correctly rounded), 1 ulp (faithful).</figcaption></figure>\n",
 			inlineSVG(svg), g.cell.Hist.Total(), html.EscapeString(strings.Join(g.props, ", ")))
 	}
 	for _, g := range scatters {
 		title := g.cell.Kernel + " · " + g.cell.Op + " · " + g.cell.Format
-		pts := plotSample(g.cell.Points)
-		svg, err := ScatterSVG(title, pts, g.cell.BoundCurve)
+		svg, err := ScatterSVG(title, g.cell.Points, g.cell.BoundCurve)
 		if err != nil {
 			return nil, err
 		}
-		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"scatter\">%s<figcaption>Each dot is a case: its ulp error against the spread x<sub>max</sub> − x<sub>min</sub> of its row (%d of the report's %d sampled cases: uniform, plus the worst). Red: beyond the case's tolerance (grey); green: the error bound at n = 32.</figcaption></figure>\n",
-			inlineSVG(svg), len(pts), len(g.cell.Points))
+		out[g.cell.Kernel] += fmt.Sprintf("<figure class=\"scatter\">%s<figcaption>A dot per case: its ulp error against its row's spread x<sub>max</sub> − x<sub>min</sub> (%d sampled: uniformly, plus the %d worst). Red: beyond its tolerance (grey); green: the bound at n = 32.</figcaption></figure>\n",
+			inlineSVG(svg), len(g.cell.Points), SampleLargestULP)
 	}
 	return out, nil
-}
-
-// plotSample thins a cell's point sample for drawing: the plotHash points with the smallest
-// splitmix64(case), the plotWorst largest errors and the plotFail largest beyond their tolerance.
-func plotSample(ps []Point) []Point {
-	const plotHash, plotWorst, plotFail = 48, 12, 20
-	if len(ps) <= plotHash+plotWorst {
-		return ps
-	}
-	keep := map[int64]bool{}
-	byHash := slices.Clone(ps)
-	slices.SortFunc(byHash, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(splitmix64(uint64(a.Case)), splitmix64(uint64(b.Case))), cmp.Compare(a.Case, b.Case))
-	})
-	for _, p := range byHash[:plotHash] {
-		keep[p.Case] = true
-	}
-	byULP := slices.Clone(ps)
-	slices.SortFunc(byULP, func(a, b Point) int {
-		return cmp.Or(cmp.Compare(float64(b.ULP), float64(a.ULP)), cmp.Compare(a.Case, b.Case))
-	})
-	fails := 0
-	for i, p := range byULP {
-		beyond := float64(p.ULP) > float64(p.Bound)
-		if i < plotWorst || beyond && fails < plotFail {
-			keep[p.Case] = true
-		}
-		if beyond {
-			fails++
-		}
-	}
-	var out []Point
-	for _, p := range ps {
-		if keep[p.Case] {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 func sameFloat(a, b Float) bool {
 	return a == b || (a != a && b != b)
 }
 
-func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample, unexpected bool) {
+// htmlMaxGoTest is the longest Go test the HTML shows; a longer one (a row of thousands of values)
+// is left to report.md and report.json.
+const htmlMaxGoTest = 4096
+
+// writeExampleHTML writes a finding; same is the anchor of an earlier finding with the same
+// input, output and oracle, whose table and Go test this one refers to ("" for none).
+func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample, unexpected bool, same string) {
 	e := html.EscapeString
 	cls := "finding"
 	if !unexpected {
@@ -371,6 +381,13 @@ func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample, unexpected 
 	}
 	if ex.Index >= 0 {
 		fmt.Fprintf(b, "; worst output element %d: ulp error %s, tolerance %s", ex.Index, e(ulpText(ex.ULP)), e(ulpText(ex.Bound)))
+	}
+	if same != "" {
+		fmt.Fprintf(b, "; the same input, output and correctly rounded output as <a href=\"#%s\">the finding above</a>, whose Go test (it checks every property) reproduces this one too.</p>\n", same)
+		if ex.Replay != "" {
+			fmt.Fprintf(b, "<p>Replay:</p>\n<pre>%s</pre>\n", e(ex.Replay))
+		}
+		return
 	}
 	b.WriteString(".</p>\n<table>\n<tr><th></th><th>decimal</th><th>exact (hex)</th><th>bits</th></tr>\n")
 	row := func(name string, ns []Num) {
@@ -397,7 +414,10 @@ func writeExampleHTML(b *bufio.Writer, cl *Cell, ex *Counterexample, unexpected 
 	if ex.Replay != "" {
 		fmt.Fprintf(b, "<p>Replay:</p>\n<pre>%s</pre>\n", e(ex.Replay))
 	}
-	if ex.GoTest != "" {
+	switch {
+	case len(ex.GoTest) > htmlMaxGoTest:
+		fmt.Fprintf(b, "<p class=\"muted\">The Go test that reproduces it (%d KB) is in report.md and report.json.</p>\n", (len(ex.GoTest)+1023)/1024)
+	case ex.GoTest != "":
 		fmt.Fprintf(b, "<details><summary>Go test</summary>\n<pre>%s</pre>\n</details>\n", e(ex.GoTest))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,8 +79,13 @@ func TestHTMLStructure(t *testing.T) {
 		if err := xml.Unmarshal([]byte(svg), new(struct{})); err != nil {
 			t.Errorf("svg %d is not well-formed XML: %v", i, err)
 		}
-		if strings.Count(svg, "<path") < 10 || !strings.Contains(svg, "<text") {
-			t.Errorf("svg %d draws %d paths and no text? %.200s", i, strings.Count(svg, "<path"), svg)
+		// Marks: the subpaths of the paths (inlineSVG joins runs of marks into one path each).
+		marks := 0
+		for _, m := range regexp.MustCompile(`<path d="([^"]*)"`).FindAllStringSubmatch(svg, -1) {
+			marks += strings.Count(m[1], "M")
+		}
+		if marks < 10 || !strings.Contains(svg, "<text") {
+			t.Errorf("svg %d draws %d marks and no text? %.200s", i, marks, svg)
 		}
 	}
 	for _, want := range []string{"naive.softmax", "shifted.softmax", "first counterexample", "theoretical bound", "ulp error", `id="verdict"`, `id="matrix"`} {

@@ -49,8 +49,8 @@ func TestJSONDeterministic(t *testing.T) {
 	if !bytes.Equal(full.Bytes(), again.Bytes()) {
 		t.Errorf("read-write round trip changes the JSON")
 	}
-	if !bytes.Contains(ja, []byte(`"+Inf"`)) || !bytes.Contains(ja, []byte(`"NaN"`)) {
-		t.Errorf("expected +Inf and NaN floats in the synthetic report")
+	if !bytes.Contains(ja, []byte(`"+Inf"`)) || !bytes.Contains(ja, []byte(`"NaN:0x`)) {
+		t.Errorf("expected +Inf floats and NaN values in the synthetic report")
 	}
 	c, err := synthRun(6, 500, 0, 1, 1)
 	if err != nil {
@@ -59,7 +59,7 @@ func TestJSONDeterministic(t *testing.T) {
 	if bytes.Equal(jsonBytes(t, c), ja) {
 		t.Error("seeds 5 and 6 give the same report")
 	}
-	if _, err := ReadJSON(strings.NewReader(`{"schema":"ulpcheck.report/v2"}`)); err == nil {
+	if _, err := ReadJSON(strings.NewReader(`{"schema":"ulpcheck.report/v3"}`)); err == nil {
 		t.Error("ReadJSON accepted another schema")
 	}
 }
@@ -97,17 +97,23 @@ func TestWriteFileAtomic(t *testing.T) {
 }
 
 // TestJSONSchema validates the JSON of a report against the committed JSON Schema
-// (reports/schema/report.v1.json) with a small validator of the keywords it uses, and checks
-// that the validator rejects documents that break the schema.
+// (reports/schema/report.v2.json) with a small validator of the keywords it uses, checks that the
+// validator rejects documents that break the schema, and validates the v1 fixtures against the
+// v1 schema.
 func TestJSONSchema(t *testing.T) {
-	var schema map[string]any
-	if err := json.Unmarshal(JSONSchema, &schema); err != nil {
-		t.Fatal(err)
+	schemaOf := func(name string, embedded []byte) map[string]any {
+		t.Helper()
+		var schema map[string]any
+		if err := json.Unmarshal(embedded, &schema); err != nil {
+			t.Fatal(err)
+		}
+		disk, err := os.ReadFile(filepath.Join("schema", name))
+		if err != nil || !bytes.Equal(disk, embedded) {
+			t.Fatalf("embedded schema differs from schema/%s (%v)", name, err)
+		}
+		return schema
 	}
-	disk, err := os.ReadFile("schema/report.v1.json")
-	if err != nil || !bytes.Equal(disk, JSONSchema) {
-		t.Fatalf("embedded schema differs from schema/report.v1.json (%v)", err)
-	}
+	schema := schemaOf("report.v2.json", JSONSchema)
 	r, err := synthRun(9, 400, 0, 1, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -126,19 +132,28 @@ func TestJSONSchema(t *testing.T) {
 		t.Fatalf("report does not match the schema:\n%s", strings.Join(errs, "\n"))
 	}
 	// Mutations that the schema must reject (so that the validation above can fail).
+	example := func(m map[string]any) map[string]any {
+		return cell(m)["examples"].([]any)[0].(map[string]any)
+	}
 	mutations := []struct {
 		mut    func(m map[string]any)
 		reason string
 	}{
 		{func(m map[string]any) { delete(m, "seed") }, "missing required field"},
 		{func(m map[string]any) { m["extra"] = 1 }, "unknown top-level field"},
-		{func(m map[string]any) { m["schema"] = "ulpcheck.report/v2" }, "wrong schema const"},
+		{func(m map[string]any) { m["schema"] = "ulpcheck.report/v1" }, "wrong schema const"},
 		{func(m map[string]any) { cell(m)["max_ulp"] = "big" }, "float neither number nor NaN/Inf string"},
-		{func(m map[string]any) { delete(cell(m), "hist") }, "cell without histogram"},
-		{func(m map[string]any) { cell(m)["hist"].(map[string]any)["sub"] = 8.0 }, "another bucket scheme"},
+		{func(m map[string]any) { delete(cell(m), "cases") }, "cell without its case count"},
+		{func(m map[string]any) { cell(m)["hist"].(map[string]any)["min_exp"] = -20.0 }, "bucket scheme inside a cell"},
+		{func(m map[string]any) { m["hist_scheme"].(map[string]any)["sub"] = 8.0 }, "another bucket scheme"},
+		{func(m map[string]any) { m["sample"].(map[string]any)["smallest_hash"] = 256.0 }, "another sample size"},
+		{func(m map[string]any) { cell(m)["points"].(map[string]any)["ulp"] = []any{"huge"} }, "bad point column"},
+		{func(m map[string]any) { example(m)["x"].([]any)[0] = "12.5" }, "a value as a decimal string"},
+		{func(m map[string]any) { example(m)["output"].([]any)[0] = "NaN:7e00" }, "a NaN without 0x bits"},
 		{func(m map[string]any) {
-			cell(m)["examples"].([]any)[0].(map[string]any)["x"].([]any)[0].(map[string]any)["bits"] = "49 8c"
+			example(m)["x"].([]any)[0] = map[string]any{"hex": "0x1p+00", "bits": "3c 00", "dec": "1"}
 		}, "bad bit pattern"},
+		{func(m map[string]any) { example(m)["go_test"] = map[string]any{"gzip": "AAAA"} }, "a text neither string nor deflated"},
 	}
 	for _, mu := range mutations {
 		var d map[string]any
@@ -148,12 +163,27 @@ func TestJSONSchema(t *testing.T) {
 			t.Errorf("%s: the schema accepts the mutated document", mu.reason)
 		}
 	}
+	// The v1 fixtures match the v1 schema.
+	v1 := schemaOf("report.v1.json", JSONSchemaV1)
+	for _, name := range []string{"whole", "s0", "s1"} {
+		b, err := os.ReadFile(filepath.Join("testdata", "v1", name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d any
+		if err := json.Unmarshal(b, &d); err != nil {
+			t.Fatal(err)
+		}
+		if errs := (validator{root: v1}).validate(v1, d, "$"); len(errs) > 0 {
+			t.Errorf("testdata/v1/%s.json does not match the v1 schema:\n%s", name, strings.Join(errs, "\n"))
+		}
+	}
 }
 
 // cell returns the first cell with an example of a decoded report.
 func cell(m map[string]any) map[string]any {
 	for _, c := range m["cells"].([]any) {
-		if len(c.(map[string]any)["examples"].([]any)) > 0 {
+		if ex, _ := c.(map[string]any)["examples"].([]any); len(ex) > 0 {
 			return c.(map[string]any)
 		}
 	}

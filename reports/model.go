@@ -13,8 +13,13 @@ import (
 	"github.com/ulpcheck/ulpcheck/fp"
 )
 
-// Schema is the value of Report.Schema for this version of the model.
-const Schema = "ulpcheck.report/v1"
+// Schema is the value of Report.Schema for this version of the model, and the schema WriteJSON
+// writes.
+const Schema = "ulpcheck.report/v2"
+
+// SchemaV1 is the first schema, which ReadJSON still reads (docs/report-schema.md: migration).
+// The field tags of the model's types, and the JSON methods of Histogram and Float, are its form.
+const SchemaV1 = "ulpcheck.report/v1"
 
 // A Report is the result of a campaign, of one of its shards, or of a merge.
 type Report struct {

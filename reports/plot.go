@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"image/color"
 	"math"
-	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -266,49 +264,6 @@ func renderSVG(p *plot.Plot) (out []byte, err error) {
 	}
 	return buf.Bytes(), nil
 }
-
-// inlineSVG strips the XML declaration and comments that precede the <svg> element, so that the
-// document can be embedded in HTML, and makes it smaller without changing what it shows: path
-// coordinates (in points) are rounded to 0.1 pt and the text style drops its default properties.
-func inlineSVG(doc []byte) string {
-	s := string(doc)
-	if i := strings.Index(s, "<svg"); i >= 0 {
-		s = s[i:]
-	}
-	s = strings.ReplaceAll(s, "font-variant:normal;font-weight:normal;font-style:normal;", "")
-	s = strings.ReplaceAll(s, `style="fill:none;stroke:#000000;stroke-width:0.5"`, `class="svgtk"`)
-	s = strings.ReplaceAll(s, `style="fill:#1F77B4"`, `class="svgbar"`)
-	// The text style as a class of the report's style sheet (.svgf8 … .svgf14).
-	s = svgFont.ReplaceAllString(s, ` class="svgf$1"`)
-	// gonum draws each circle glyph as two arcs; a <circle> says the same in a third of the bytes.
-	s = svgCircle.ReplaceAllStringFunc(s, func(m string) string {
-		g := svgCircle.FindStringSubmatch(m)
-		x, err1 := strconv.ParseFloat(g[1], 64)
-		r, err2 := strconv.ParseFloat(g[3], 64)
-		if err1 != nil || err2 != nil {
-			return m
-		}
-		return fmt.Sprintf(`<circle cx="%s" cy="%s" r="%s" fill="%s"/>`, strconv.FormatFloat(math.Round((x-r)*10)/10, 'f', -1, 64),
-			g[2], g[3], g[4])
-	})
-	return svgPath.ReplaceAllStringFunc(s, func(d string) string {
-		return svgNum.ReplaceAllStringFunc(d, func(n string) string {
-			x, err := strconv.ParseFloat(n, 64)
-			if err != nil {
-				return n
-			}
-			return strconv.FormatFloat(math.Round(x*10)/10, 'f', -1, 64)
-		})
-	})
-}
-
-var (
-	svgPath = regexp.MustCompile(`d="[^"]*"`)
-	svgFont = regexp.MustCompile(`\s+style="font-family:Liberation Serif;font-size:(8|9|10|11|12|14)px"`)
-	svgNum  = regexp.MustCompile(`-?[0-9]+\.[0-9]{2,}`)
-	// M x,y A r,r 0 1 1 x−2r,y A r,r 0 1 1 x,y Z with a fill: gonum's CircleGlyph.
-	svgCircle = regexp.MustCompile(`<path d="M(-?[0-9.]+),(-?[0-9.]+)A([0-9.]+),[0-9.]+ 0 1 1 -?[0-9.]+,-?[0-9.]+A[0-9.]+,[0-9.]+ 0 1 1 -?[0-9.]+,-?[0-9.]+Z" style="fill:(#[0-9A-Fa-f]{6})" />`)
-)
 
 // decadeTicks labels powers of ten on a log axis, at most about eight of them (every k-th decade
 // when the axis spans more), so that an axis over 1e-2 … 1e38 stays readable.
