@@ -342,6 +342,20 @@ func TestDefaultCampaignFindings(t *testing.T) {
 	if saturated == 0 {
 		t.Error("softmax/fp16acc/fp16: no largest-error counterexample (the stalled fp16 sum)")
 	}
+	if testing.Short() {
+		return
+	}
+	// The default campaign's report stays small enough to open, mail and keep as a CI artefact.
+	for _, name := range []string{"report.html", "report.json"} {
+		fi, err := os.Stat(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= 1<<20 {
+			t.Errorf("default campaign: %s is %d bytes, want < 1 MiB", name, fi.Size())
+		}
+		t.Logf("default campaign: %s %d bytes", name, fi.Size())
+	}
 }
 
 // checkOneMinimal fails the test unless the kept counterexample ex of kernel k is 1-minimal:
