@@ -158,158 +158,163 @@ func (md *maxDefect) analyze(dyi float64) defect {
 }
 
 func (md *maxDefect) analyze1(dyi float64) defect {
-	G := len(md.groups)
-	if G == 0 || md.k == 0 {
+	if len(md.groups) == 0 || md.k == 0 {
 		return defect{}
 	}
+	t := md.terms(dyi)
+	ex := &exponents{md: md, t: t, ph: &pairHeap{md: md}}
+	if t.aTop.Sign() != 0 {
+		heap.Push(ex.ph, [2]int{0, 0})
+	}
+	var cStar *big.Float
+	var coef *big.Rat
+	for seen := 0; ; seen++ {
+		c := ex.next()
+		if c == nil || seen >= maxCandidates {
+			return defect{} // c == nil: N = 0, impossible by the argument above
+		}
+		if q := md.coefAt(t, c); q.Sign() != 0 {
+			cStar, coef = c, q
+			break
+		}
+	}
+	if mag, ok := md.gapBound(t, coef, cStar, ex.next()); ok {
+		return md.result(coef.Sign(), cStar, mag)
+	}
+	return md.evaluate(t, cStar)
+}
+
+// nTerms holds the elementary coefficients of N for one upstream gradient: b[g] of e^(d_g),
+// and −aTop·n_g·n_h of each pair e^(d_g + d_h).
+type nTerms struct {
+	b    []*big.Rat
+	aTop *big.Rat
+}
+
+func (md *maxDefect) terms(dyi float64) nTerms {
 	k := big.NewRat(md.k, 1)
 	di := ratOf(dyi)
 	aTop := new(big.Rat).Mul(k, di)
 	aTop.Sub(aTop, md.sdyTop)
-	b := make([]*big.Rat, G)
+	b := make([]*big.Rat, len(md.groups))
 	twoKA := new(big.Rat).Mul(aTop, big.NewRat(2*md.k, 1))
 	kk := new(big.Rat).Mul(k, k)
 	for g, gr := range md.groups {
 		a := new(big.Rat).Mul(big.NewRat(gr.n, 1), di)
 		a.Sub(a, gr.sdy)
 		a.Mul(a, kk)
-		t := new(big.Rat).Mul(twoKA, big.NewRat(gr.n, 1))
-		b[g] = a.Sub(a, t)
+		tt := new(big.Rat).Mul(twoKA, big.NewRat(gr.n, 1))
+		b[g] = a.Sub(a, tt)
 	}
-	// coefAt returns the merged coefficient of e^c in N.
-	coefAt := func(c *big.Float) *big.Rat {
-		q := new(big.Rat)
-		if f := md.find(c); f >= 0 {
-			q.Add(q, b[f])
-		}
-		if aTop.Sign() != 0 {
-			var pairs int64
-			for _, gr := range md.groups {
-				if h := md.find(new(big.Float).SetPrec(diffPrec).Sub(c, gr.d)); h >= 0 {
-					pairs += gr.n * md.groups[h].n
-				}
-			}
-			q.Sub(q, new(big.Rat).Mul(aTop, big.NewRat(pairs, 1)))
-		}
-		return q
+	return nTerms{b: b, aTop: aTop}
+}
+
+// coefAt returns the merged coefficient of e^c in N.
+func (md *maxDefect) coefAt(t nTerms, c *big.Float) *big.Rat {
+	q := new(big.Rat)
+	if f := md.find(c); f >= 0 {
+		q.Add(q, t.b[f])
 	}
-	// Visit the exponents in decreasing order: first-order ones by index f, pair sums by heap.
-	ph := &pairHeap{md: md}
-	if aTop.Sign() != 0 {
-		heap.Push(ph, [2]int{0, 0})
-	}
-	var last *big.Float
-	f := 0
-	next := func() *big.Float { // the next distinct exponent with a nonzero term, or nil
-		for {
-			for f < G && b[f].Sign() == 0 {
-				f++ // no first-order term (a pair may still have this exponent)
-			}
-			var c *big.Float
-			switch {
-			case f < G && (ph.Len() == 0 || md.groups[f].d.Cmp(ph.s[0]) >= 0):
-				c = md.groups[f].d
-				f++
-			case ph.Len() > 0:
-				c = ph.s[0]
-				gh := heap.Pop(ph).([2]int)
-				if gh[1]+1 < G {
-					heap.Push(ph, [2]int{gh[0], gh[1] + 1})
-				}
-				if gh[0] == gh[1] && gh[0]+1 < G {
-					heap.Push(ph, [2]int{gh[0] + 1, gh[0] + 1})
-				}
-			default:
-				return nil
-			}
-			if last == nil || c.Cmp(last) != 0 {
-				last = c
-				return c
+	if t.aTop.Sign() != 0 {
+		var pairs int64
+		for _, gr := range md.groups {
+			if h := md.find(new(big.Float).SetPrec(diffPrec).Sub(c, gr.d)); h >= 0 {
+				pairs += gr.n * md.groups[h].n
 			}
 		}
+		q.Sub(q, new(big.Rat).Mul(t.aTop, big.NewRat(pairs, 1)))
 	}
-	var cStar *big.Float
-	var coef *big.Rat
-	for seen := 0; ; seen++ {
-		c := next()
-		if c == nil || seen >= maxCandidates {
-			return defect{} // c == nil: N = 0, impossible by the argument above
+	return q
+}
+
+// exponents visits the exponents of N's terms in decreasing order: first-order ones by index f,
+// pair sums through the heap.
+type exponents struct {
+	md   *maxDefect
+	t    nTerms
+	ph   *pairHeap
+	f    int
+	last *big.Float
+}
+
+// next returns the next distinct exponent with a nonzero term, or nil.
+func (ex *exponents) next() *big.Float {
+	groups, G := ex.md.groups, len(ex.md.groups)
+	for {
+		for ex.f < G && ex.t.b[ex.f].Sign() == 0 {
+			ex.f++ // no first-order term (a pair may still have this exponent)
 		}
-		if q := coefAt(c); q.Sign() != 0 {
-			cStar, coef = c, q
-			break
+		var c *big.Float
+		switch {
+		case ex.f < G && (ex.ph.Len() == 0 || groups[ex.f].d.Cmp(ex.ph.s[0]) >= 0):
+			c = groups[ex.f].d
+			ex.f++
+		case ex.ph.Len() > 0:
+			c = ex.ph.s[0]
+			gh := heap.Pop(ex.ph).([2]int)
+			if gh[1]+1 < G {
+				heap.Push(ex.ph, [2]int{gh[0], gh[1] + 1})
+			}
+			if gh[0] == gh[1] && gh[0]+1 < G {
+				heap.Push(ex.ph, [2]int{gh[0] + 1, gh[0] + 1})
+			}
+		default:
+			return nil
+		}
+		if ex.last == nil || c.Cmp(ex.last) != 0 {
+			ex.last = c
+			return c
 		}
 	}
-	// The gap test: every other term of N·e^(−c*) is e^(c − c*) ≤ e^(−Δ) times its coefficient,
-	// Δ = c* − (the next exponent), and the coefficients sum in magnitude to at most
-	// T = Σ_g |b_g| + |a_top|·(Σ_g n_g)²; when e^(−Δ)·T < |coef*|, sign(N) = sign(coef*) and
-	// |N·e^(−c*)| ≤ |coef*| + e^(−Δ)·T. This settles large gaps without an evaluation.
+}
+
+// gapBound is the gap test: every other term of N·e^(−c*) is e^(c − c*) ≤ e^(−Δ) times its
+// coefficient, Δ = c* − cn (cn the next exponent, nil when there is none), and the coefficients
+// sum in magnitude to at most T = Σ_g |b_g| + |a_top|·(Σ_g n_g)²; when e^(−Δ)·T < |coef*|,
+// sign(N) = sign(coef*) and |N·e^(−c*)| ≤ |coef*| + e^(−Δ)·T, which it returns. This settles
+// large gaps without an evaluation.
+func (md *maxDefect) gapBound(t nTerms, coef *big.Rat, cStar, cn *big.Float) (*big.Float, bool) {
 	T := new(big.Rat)
 	var nAll int64
 	for g, gr := range md.groups {
-		T.Add(T, new(big.Rat).Abs(b[g]))
+		T.Add(T, new(big.Rat).Abs(t.b[g]))
 		nAll += gr.n
 	}
-	T.Add(T, new(big.Rat).Mul(new(big.Rat).Abs(aTop), big.NewRat(nAll*nAll, 1)))
+	T.Add(T, new(big.Rat).Mul(new(big.Rat).Abs(t.aTop), big.NewRat(nAll*nAll, 1)))
 	Tf := fl(64, up).SetRat(T)
 	cAbs := fl(64, down).SetRat(new(big.Rat).Abs(coef))
 	tail := new(big.Float)
-	if cn := next(); cn != nil {
+	if cn != nil {
 		delta := new(big.Float).SetPrec(diffPrec).Sub(cn, cStar) // −Δ < 0, exact
 		tail = fl(64, up).Mul(expDir(delta, 64, true), Tf)
 	}
-	if tail.Cmp(cAbs) < 0 {
-		mag := fl(64, up).Add(fl(64, up).SetRat(new(big.Rat).Abs(coef)), tail)
-		return md.result(coef.Sign(), cStar, mag)
+	if tail.Cmp(cAbs) >= 0 {
+		return nil, false
 	}
-	// Beyond maxLead, e^(d − c*/2) would leave expDir's range: the pairs are summed one by one
-	// (each e^(d_g + d_h − c*) ≤ 1) in rows with few groups, and the analysis fails otherwise.
+	return fl(64, up).Add(fl(64, up).SetRat(new(big.Rat).Abs(coef)), tail), true
+}
+
+// evaluate encloses N·e^(−c*) at rising precision until its sign is known. Beyond maxLead,
+// e^(d − c*/2) would leave expDir's range: the pairs are summed one by one (each
+// e^(d_g + d_h − c*) ≤ 1) in rows with few groups, and the analysis fails otherwise.
+func (md *maxDefect) evaluate(t nTerms, cStar *big.Float) defect {
+	G := len(md.groups)
 	cf, _ := cStar.Float64()
 	direct := cf < -maxLead
 	if direct && G > 64 {
 		return defect{}
 	}
-	half := new(big.Float).SetPrec(diffPrec).SetMantExp(cStar, -1)
-	expAt := func(d, c *big.Float, w uint) ival {
-		return expIval(pointF(new(big.Float).SetPrec(diffPrec).Sub(d, c)), w)
-	}
 	for w := uint(128); w <= MaxPrecision; w = nextPrecision(w) {
 		iw := w + 16 + uint(bitsLen(G))
 		scaled := point(0)
 		for g, gr := range md.groups {
-			if b[g].Sign() != 0 && gr.d.Cmp(cStar) <= 0 {
-				scaled = ivAdd(scaled, ivMul(ratIval(b[g], iw), expAt(gr.d, cStar, iw), iw), iw)
+			if t.b[g].Sign() != 0 && gr.d.Cmp(cStar) <= 0 {
+				scaled = ivAdd(scaled, ivMul(ratIval(t.b[g], iw), expAt(gr.d, cStar, iw), iw), iw)
 			}
 		}
-		if aTop.Sign() != 0 && direct {
-			pairs := point(0)
-			for _, g := range md.groups {
-				lim := new(big.Float).SetPrec(diffPrec).Sub(cStar, g.d)
-				for _, h := range md.groups {
-					if h.d.Cmp(lim) <= 0 {
-						e := new(big.Float).SetPrec(diffPrec).Add(g.d, h.d)
-						pairs = ivAdd(pairs, ivMul(point(float64(g.n*h.n)), expAt(e, cStar, iw), iw), iw)
-					}
-				}
-			}
-			scaled = ivSub(scaled, ivMul(ratIval(aTop, iw), pairs, iw), iw)
-		} else if aTop.Sign() != 0 {
-			// u[h] = Σ_{h' ≥ h} n_h'·e^(d_h' − c*/2), suffix sums over decreasing d.
-			u := make([]ival, G+1)
-			u[G] = point(0)
-			for h := G - 1; h >= 0; h-- {
-				gr := md.groups[h]
-				u[h] = ivAdd(u[h+1], ivMul(point(float64(gr.n)), expAt(gr.d, half, iw), iw), iw)
-			}
-			pairs := point(0)
-			for _, gr := range md.groups {
-				lim := new(big.Float).SetPrec(diffPrec).Sub(cStar, gr.d)
-				h0 := sort.Search(G, func(h int) bool { return md.groups[h].d.Cmp(lim) <= 0 })
-				if h0 < G {
-					pairs = ivAdd(pairs, ivMul(ivMul(point(float64(gr.n)), expAt(gr.d, half, iw), iw), u[h0], iw), iw)
-				}
-			}
-			scaled = ivSub(scaled, ivMul(ratIval(aTop, iw), pairs, iw), iw)
+		if t.aTop.Sign() != 0 {
+			pairs := md.pairSum(cStar, direct, iw)
+			scaled = ivSub(scaled, ivMul(ratIval(t.aTop, iw), pairs, iw), iw)
 		}
 		sg := 0
 		switch {
@@ -327,6 +332,46 @@ func (md *maxDefect) analyze1(dyi float64) defect {
 		return md.result(sg, cStar, mag)
 	}
 	return defect{}
+}
+
+// expAt encloses e^(d − c) at iw bits.
+func expAt(d, c *big.Float, iw uint) ival {
+	return expIval(pointF(new(big.Float).SetPrec(diffPrec).Sub(d, c)), iw)
+}
+
+// pairSum encloses Σ_{d_g + d_h ≤ c*} n_g·n_h·e^(d_g + d_h − c*): pair by pair when direct, else
+// as Σ_g n_g·e^(d_g − c*/2)·u[h0(g)] with the suffix sums u[h] = Σ_{h' ≥ h} n_h'·e^(d_h' − c*/2)
+// over the groups sorted by decreasing d.
+func (md *maxDefect) pairSum(cStar *big.Float, direct bool, iw uint) ival {
+	G := len(md.groups)
+	pairs := point(0)
+	if direct {
+		for _, g := range md.groups {
+			lim := new(big.Float).SetPrec(diffPrec).Sub(cStar, g.d)
+			for _, h := range md.groups {
+				if h.d.Cmp(lim) <= 0 {
+					e := new(big.Float).SetPrec(diffPrec).Add(g.d, h.d)
+					pairs = ivAdd(pairs, ivMul(point(float64(g.n*h.n)), expAt(e, cStar, iw), iw), iw)
+				}
+			}
+		}
+		return pairs
+	}
+	half := new(big.Float).SetPrec(diffPrec).SetMantExp(cStar, -1)
+	u := make([]ival, G+1)
+	u[G] = point(0)
+	for h := G - 1; h >= 0; h-- {
+		gr := md.groups[h]
+		u[h] = ivAdd(u[h+1], ivMul(point(float64(gr.n)), expAt(gr.d, half, iw), iw), iw)
+	}
+	for _, gr := range md.groups {
+		lim := new(big.Float).SetPrec(diffPrec).Sub(cStar, gr.d)
+		h0 := sort.Search(G, func(h int) bool { return md.groups[h].d.Cmp(lim) <= 0 })
+		if h0 < G {
+			pairs = ivAdd(pairs, ivMul(ivMul(point(float64(gr.n)), expAt(gr.d, half, iw), iw), u[h0], iw), iw)
+		}
+	}
+	return pairs
 }
 
 // result returns the defect of sign sg with |N·e^(−c*)| ≤ mag: |ε| = |N|/(k²·S²) ≤
