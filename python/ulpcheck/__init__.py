@@ -11,7 +11,7 @@ The protocol is documented in docs/protocol.md of the ulpcheck repository; the c
 convention of each operation in :mod:`ulpcheck.server`.
 """
 
-from .harness import CampaignError, HarnessNotFound, check, find_harness
+from .harness import CampaignError, CheckFailure, HarnessNotFound, check, find_harness
 from .protocol import PROTOCOL, ProtocolError
 from .report import Counterexample, Report
 from .server import Kernel, Registry, Unsupported, bfloat16_bits, declarations, kernel, serve
@@ -19,5 +19,5 @@ from .server import Kernel, Registry, Unsupported, bfloat16_bits, declarations, 
 __version__ = "0.1.0"
 
 __all__ = ["check", "find_harness", "kernel", "serve", "declarations", "bfloat16_bits", "Kernel", "Registry",
-           "Unsupported", "Report", "Counterexample", "CampaignError", "HarnessNotFound", "ProtocolError",
+           "Unsupported", "Report", "Counterexample", "CampaignError", "CheckFailure", "HarnessNotFound", "ProtocolError",
            "PROTOCOL", "__version__"]

@@ -24,7 +24,7 @@ from . import protocol as pr
 from . import report as rp
 from .server import Kernel, KernelFn, declarations
 
-__all__ = ["check", "find_harness", "HarnessNotFound", "CampaignError"]
+__all__ = ["check", "find_harness", "HarnessNotFound", "CampaignError", "CheckFailure"]
 
 _MODULE = "github.com/ulpcheck/ulpcheck"
 _found: Optional[str] = None
@@ -32,6 +32,15 @@ _found: Optional[str] = None
 
 class HarnessNotFound(RuntimeError):
     """Neither a harness binary nor a checkout to build one from was found."""
+
+
+class CheckFailure(AssertionError):
+    """The AssertionError :func:`check` raises: its message is the minimal counterexample, and
+    report is the campaign's :class:`ulpcheck.Report`."""
+
+    def __init__(self, message: str, report: rp.Report) -> None:
+        super().__init__(message)
+        self.report = report
 
 
 class CampaignError(RuntimeError):
@@ -193,7 +202,7 @@ def check(fn: KernelFn, op: Optional[str] = None, dtype: Any = None, *, cases: O
     (seconds) bounds the whole campaign (the harness is interrupted and its partial report
     read); python is the interpreter of the kernel server (default sys.executable).
 
-    The AssertionError's message gives the minimal counterexample: the inputs, the kernel's
+    The AssertionError (a :class:`CheckFailure`, whose report attribute is the Report) gives in its message the minimal counterexample: the inputs, the kernel's
     output beside the correctly rounded one, the ulp error and the bound, and the command that
     replays it. Raises CampaignError when the campaign cannot run and HarnessNotFound when there
     is no harness.
@@ -266,7 +275,7 @@ def check(fn: KernelFn, op: Optional[str] = None, dtype: Any = None, *, cases: O
         if not keep:
             shutil.rmtree(outdir, ignore_errors=True)
         return r
-    raise AssertionError(_message(r, ks, code))
+    raise CheckFailure(_message(r, ks, code), r)
 
 
 def _message(r: rp.Report, ks: Sequence[Kernel], code: int) -> str:
@@ -277,7 +286,7 @@ def _message(r: rp.Report, ks: Sequence[Kernel], code: int) -> str:
     if m is None:
         tail = "\n".join(line for line in r.stderr.splitlines() if line.strip())
         return "%s\n%s\nreport: %s" % (head, tail, r.path)
-    others = sorted({"%s (%s)" % (c.property, c.cls) for c in r.counterexamples if c is not m and c.kernel in r.failing})
+    others = sorted({"%s (%s)" % (c.prop, c.cls) for c in r.counterexamples if c is not m and c.kernel in r.failing})
     parts = [head, "minimal counterexample: " + m.describe(), "replay: " + r.replay_command(m)]
     if others:
         parts.append("also failing: " + ", ".join(others))

@@ -44,7 +44,7 @@ class Counterexample:
         return str(self.data.get("class", ""))
 
     @property
-    def property(self) -> str:
+    def prop(self) -> str:
         """The property that failed (accuracy, no-nan, contract, ...)."""
         return str(self.data.get("property", ""))
 
@@ -86,7 +86,7 @@ class Counterexample:
     def describe(self) -> str:
         """Returns the counterexample in a few lines of text."""
         d = self.data
-        lines = ["%s: %s (property %s), %s×%s %s" % (self.kernel, self.cls, self.property, d.get("rows"),
+        lines = ["%s: %s (property %s), %s×%s %s" % (self.kernel, self.cls, self.prop, d.get("rows"),
                                                      d.get("cols"), d.get("format", ""))]
         if d.get("message"):
             lines.append("  %s" % " ".join(str(d["message"]).split()))
@@ -179,7 +179,7 @@ class Report:
     def replay_command(self, c: Counterexample) -> str:
         """Returns a shell command that replays c against the same kernel server."""
         from shlex import quote
-        return "%s -kernel %s -property %s -case %s" % (self.replay, quote(c.kernel), quote(c.property), quote(c.input))
+        return "%s -kernel %s -property %s -case %s" % (self.replay, quote(c.kernel), quote(c.prop), quote(c.input))
 
 
 def _walk(node: Any, kernel: str) -> Iterator[Counterexample]:

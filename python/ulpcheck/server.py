@@ -331,7 +331,8 @@ def bfloat16_bits(y: np.ndarray) -> np.ndarray:
     a = np.asarray(y)
     if a.dtype != np.float32:
         a64 = a.astype(np.float64)
-        f = a64.astype(np.float32)
+        with np.errstate(invalid="ignore", over="ignore"):
+            f = a64.astype(np.float32)
         bits = f.view(np.uint32).copy()
         finite = np.isfinite(a64)
         with np.errstate(invalid="ignore", over="ignore"):
