@@ -38,6 +38,7 @@ type campaign struct {
 	Shrink   bool // shrink the kept counterexamples
 	Config   map[string]string
 	Progress func(done, total int64, findings int64) // called from workers; may be nil
+	Opts     []properties.Option                     // passed to every Evaluate (the tolerance model)
 }
 
 // job is one case of one kernel.
@@ -160,7 +161,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 				if err != nil {
 					observeHarness(acc, k, j.i, err)
 				} else {
-					v := properties.Evaluate(ctx, k, cs)
+					v := properties.Evaluate(ctx, k, cs, c.Opts...)
 					if ctx.Err() != nil && v.Skipped != "" {
 						continue // interrupted mid-case: the case is not counted
 					}
@@ -186,7 +187,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 		return nil, err
 	}
 	if c.Shrink {
-		shrinkExamples(context.WithoutCancel(ctx), r, c.Kernels, workers)
+		shrinkExamples(context.WithoutCancel(ctx), r, c.Kernels, workers, c.Opts...)
 	}
 	return r, nil
 }
@@ -342,13 +343,13 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 
 // failsLike returns the shrinking predicate for property prop of kernel k: the case fails prop,
 // with the failure's class, and its largest ulp error is at least minULP.
-func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64) shrinking.Predicate {
+func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64, opts ...properties.Option) shrinking.Predicate {
 	return func(s shrinking.Case) (bool, string) {
 		c, err := fromShrinking(s)
 		if err != nil {
 			return false, ""
 		}
-		v := properties.Evaluate(ctx, k, c)
+		v := properties.Evaluate(ctx, k, c, opts...)
 		if v.MaxUlp < minULP {
 			return false, ""
 		}
@@ -364,7 +365,7 @@ func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float
 // shrinkExamples minimises every kept counterexample of r on the given number of workers and
 // refreshes each record. Each shrink is deterministic and independent of the others, so shards
 // and worker counts shrink the same case the same way.
-func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel, workers int) {
+func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel, workers int, opts ...properties.Option) {
 	byName := map[string]*kernels.Kernel{}
 	for _, k := range ks {
 		byName[k.Name] = k
@@ -378,7 +379,7 @@ func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel
 			defer wg.Done()
 			for t := range tasks {
 				cell := &r.Cells[t.cell]
-				if nx := shrinkOne(ctx, byName[cell.Kernel], &cell.Examples[t.ex]); nx != nil {
+				if nx := shrinkOne(ctx, byName[cell.Kernel], &cell.Examples[t.ex], opts...); nx != nil {
 					cell.Examples[t.ex] = *nx
 				}
 			}
@@ -402,16 +403,16 @@ func shrinkExamples(ctx context.Context, r *reports.Report, ks []*kernels.Kernel
 
 // shrinkOne returns the shrunk record of ex, or nil when it cannot be shrunk (the case no longer
 // fails the same property, or the record cannot be parsed).
-func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexample) *reports.Counterexample {
+func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexample, opts ...properties.Option) *reports.Counterexample {
 	orig, err := shrinking.ParseCase(ex.Input)
 	if err != nil {
 		return nil
 	}
-	pred := failsLike(ctx, k, ex.Property, 0)
+	pred := failsLike(ctx, k, ex.Property, 0, opts...)
 	if ex.Worst {
 		// The worst case shrinks only as far as it stays at least half as wrong, so that it
 		// keeps showing the failure at its largest (a saturated fp16 sum, not a rounding slip).
-		pred = failsLike(ctx, k, ex.Property, float64(ex.ULP)/2)
+		pred = failsLike(ctx, k, ex.Property, float64(ex.ULP)/2, opts...)
 	}
 	small, st, err := shrinking.Minimize(orig, pred, shrinking.Options{MaxCalls: shrinkBudget(orig)})
 	if err != nil {
@@ -421,7 +422,7 @@ func shrinkOne(ctx context.Context, k *kernels.Kernel, ex *reports.Counterexampl
 	if err != nil {
 		return nil
 	}
-	v := properties.Evaluate(ctx, k, c)
+	v := properties.Evaluate(ctx, k, c, opts...)
 	var f *properties.Failure
 	for j := range v.Failures {
 		if v.Failures[j].Property == ex.Property {

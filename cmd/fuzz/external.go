@@ -6,15 +6,17 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/ulpcheck/ulpcheck/kernels"
 	"github.com/ulpcheck/ulpcheck/kernels/external"
 )
 
 // startExternal starts the external kernel program named by cmdline (split into arguments without
-// a shell) and returns the kernels it serves and a function that stops it.
-func startExternal(ctx context.Context, cmdline string, stderr io.Writer) ([]*kernels.Kernel, func(), error) {
-	p, err := external.StartCommand(ctx, cmdline, external.Options{})
+// a shell) and returns the kernels it serves and a function that stops it. timeout > 0 bounds each
+// call (the default is external.Options'); restarting a killed child is not counted in it.
+func startExternal(ctx context.Context, cmdline string, timeout time.Duration, stderr io.Writer) ([]*kernels.Kernel, func(), error) {
+	p, err := external.StartCommand(ctx, cmdline, external.Options{Timeout: timeout})
 	if err != nil {
 		return nil, func() {}, err
 	}

@@ -28,14 +28,20 @@ func replayCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		caseText   = fs.String("case", "", "the case in canonical text form (v1;fmt=…;shape=…;x=…)")
 		report     = fs.String("report", "", "replay the counterexamples of this report.json instead")
 		execFlag   = fs.String("exec", "", "the external kernel `command` the counterexample came from")
+		tolFlag    = fs.String("tolerance", "condition", toleranceUsage)
 	)
 	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	tol, err := parseTolerance(*tolFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz replay: %v\n", err)
 		return 2
 	}
 	ctx := context.Background()
 	pool := kernels.Bundled()
 	if *execFlag != "" {
-		ks, closer, err := startExternal(ctx, *execFlag, stderr)
+		ks, closer, err := startExternal(ctx, *execFlag, 0, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "fuzz replay: -exec: %v\n", err)
 			return 2
@@ -97,7 +103,7 @@ func replayCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "fuzz replay: bad -case: %v\n", err)
 			return 2
 		}
-		v := properties.Evaluate(ctx, k, c)
+		v := properties.Evaluate(ctx, k, c, properties.WithTolerance(tol))
 		fmt.Fprint(stdout, v.Report())
 		if !v.OK() {
 			failed++

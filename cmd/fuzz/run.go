@@ -25,6 +25,7 @@ import (
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/kernels"
+	"github.com/ulpcheck/ulpcheck/properties"
 	"github.com/ulpcheck/ulpcheck/reports"
 )
 
@@ -60,6 +61,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		noShrink    = fs.Bool("noshrink", false, "keep counterexamples as found, without shrinking")
 		execFlag    = fs.String("exec", "", "test the kernels served by an external `command` (ulpcheck-kernel protocol; no shell)")
 		quiet       = fs.Bool("q", false, "no progress output")
+		tolFlag     = fs.String("tolerance", "condition", toleranceUsage)
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -69,6 +71,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return 2
 	}
 	shard, err := parseShard(*shardFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+		return 2
+	}
+	tol, err := parseTolerance(*tolFlag)
 	if err != nil {
 		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
 		return 2
@@ -95,7 +102,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var pool []*kernels.Kernel
 	source := map[string]string{}
 	if *execFlag != "" {
-		ks, closer, err := startExternal(ctx, *execFlag, stderr)
+		ks, closer, err := startExternal(ctx, *execFlag, *timeout, stderr)
 		if err != nil {
 			fmt.Fprintf(stderr, "fuzz run: -exec: %v\n", err)
 			return 2
@@ -116,7 +123,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
 		return 2
 	}
-	if *timeout > 0 {
+	if *timeout > 0 && *execFlag == "" { // an external program's calls are timed by its Process
 		for _, k := range ks {
 			k.Timeout = *timeout
 		}
@@ -130,8 +137,11 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if *execFlag != "" {
 		cfg["exec"] = *execFlag
 	}
+	if *tolFlag != "condition" {
+		cfg["tolerance"] = *tolFlag
+	}
 	c := &campaign{Kernels: ks, Cases: *cases, Seed: *seed, Shard: shard, Workers: *workers,
-		MaxLen: *maxLen, Shrink: !*noShrink, Config: cfg}
+		MaxLen: *maxLen, Shrink: !*noShrink, Config: cfg, Opts: []properties.Option{properties.WithTolerance(tol)}}
 	var finish func()
 	if !*quiet {
 		c.Progress, finish = progress(stderr, int64(len(ks))*shardCount(shard, *cases))
