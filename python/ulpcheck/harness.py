@@ -118,9 +118,9 @@ def find_harness(build: bool = True) -> str:
     tag = hashlib.sha256(root.encode()).hexdigest()[:12]
     out = os.path.join(_cache_dir(), "ulpcheck-%s" % tag)
     tmp = "%s.%d.tmp" % (out, os.getpid())
-    p = subprocess.run([go, "build", "-o", tmp, "./cmd/fuzz"], cwd=root, capture_output=True, text=True)
-    if p.returncode != 0:
-        raise CampaignError("go build ./cmd/fuzz in %s failed:\n%s" % (root, p.stderr.strip()))
+    built = subprocess.run([go, "build", "-o", tmp, "./cmd/fuzz"], cwd=root, capture_output=True, text=True)
+    if built.returncode != 0:
+        raise CampaignError("go build ./cmd/fuzz in %s failed:\n%s" % (root, built.stderr.strip()))
     os.replace(tmp, out)
     _found = out
     return out

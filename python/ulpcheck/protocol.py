@@ -295,9 +295,9 @@ def decode_hello(payload: bytes) -> Tuple[str, str, List[Entry]]:
     (count,) = struct.unpack("<H", take(2))
     entries = []
     for _ in range(count):
-        v = _ENTRY.unpack(take(8))
+        op, fin, fout, acc, alg, mask, flags, reds = _ENTRY.unpack(take(8))
         name, doc = text(), text()
-        entries.append(Entry(*v, name=name, doc=doc))
+        entries.append(Entry(op, fin, fout, acc, alg, mask, flags, reds, name=name, doc=doc))
     if off != len(payload):
         raise ProtocolError("hello has %d trailing bytes" % (len(payload) - off))
     return proto, client, entries

@@ -30,6 +30,7 @@ another dtype.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import sys
@@ -38,8 +39,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
+import numpy.typing as npt
 
 from . import protocol as pr
+
+NDArray = npt.NDArray[Any]
 
 __all__ = ["Kernel", "Registry", "Unsupported", "kernel", "serve", "declarations"]
 
@@ -288,7 +292,7 @@ def _private_stdio() -> Tuple[BinaryIO, BinaryIO]:
     os.dup2(null, 0)
     os.close(null)
     sys.stdout = sys.stderr
-    return inp, out  # type: ignore[return-value]
+    return inp, out
 
 
 def serve(*targets: Union[KernelFn, Kernel, Registry], client: str = "", op: Optional[str] = None,
@@ -315,14 +319,16 @@ def serve(*targets: Union[KernelFn, Kernel, Registry], client: str = "", op: Opt
 
 # --- one call ---------------------------------------------------------------------------------
 
-def _elems(payload: bytes, span: Tuple[int, int], fmt: str) -> np.ndarray:
+def _elems(payload: bytes, span: Tuple[int, int], fmt: str) -> NDArray:
     raw = np.frombuffer(payload, dtype=_WIRE_DTYPE[fmt], count=(span[1] - span[0]) // pr.FORMATS[fmt][2], offset=span[0])
     if fmt == "bfloat16":
-        return (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
-    return raw.view(_NUMPY_DTYPE[fmt]).copy()
+        wide: NDArray = (raw.astype(np.uint32) << np.uint32(16)).view(np.float32)
+        return wide
+    elems: NDArray = raw.view(_NUMPY_DTYPE[fmt]).copy()
+    return elems
 
 
-def bfloat16_bits(y: np.ndarray) -> np.ndarray:
+def bfloat16_bits(y: NDArray) -> NDArray:
     """Rounds float values to bfloat16 (round to nearest even) and returns their uint16 bits.
 
     float64 input is first rounded to float32 by round-to-odd, so that the two roundings give
@@ -361,10 +367,10 @@ def _encode_out(y: Any, fmt: str) -> Tuple[int, bytes]:
     return out.size, out.view(_WIRE_DTYPE[fmt]).astype(_WIRE_DTYPE[fmt]).tobytes()
 
 
-def _to_numpy(y: Any) -> Tuple[np.ndarray, bool]:
+def _to_numpy(y: Any) -> Tuple[NDArray, bool]:
     """Returns y as a numpy array, and whether it holds bfloat16 bits (from a torch tensor)."""
     if type(y).__module__.startswith("torch"):
-        import torch
+        torch: Any = importlib.import_module("torch")
         t = y.detach().to("cpu").contiguous()
         if t.dtype == torch.bfloat16:
             return t.view(torch.int16).numpy().view(np.uint16), True
@@ -374,8 +380,8 @@ def _to_numpy(y: Any) -> Tuple[np.ndarray, bool]:
     return np.asarray(y), False
 
 
-def _to_torch(a: np.ndarray, fmt: Optional[str], device: str) -> Any:
-    import torch
+def _to_torch(a: NDArray, fmt: Optional[str], device: str) -> Any:
+    torch: Any = importlib.import_module("torch")
     if fmt == "bfloat16":
         bits = (a.view(np.uint32) >> np.uint32(16)).astype(np.uint16).view(np.int16)
         return torch.from_numpy(bits.copy()).view(torch.bfloat16).to(device)
@@ -419,13 +425,13 @@ def _call(reg: Registry, payload: bytes) -> bytes:
     x = _elems(payload, raw.spans["x"], k.dtype).reshape(raw.rows, raw.cols)
     torch_mode = k.array == "torch"
 
-    def arr(a: np.ndarray, fmt: Optional[str] = k.dtype) -> Any:
+    def arr(a: NDArray, fmt: Optional[str] = k.dtype) -> Any:
         return _to_torch(a, fmt, k.device) if torch_mode else a
 
     args: List[Any] = [arr(x)]
     kwargs: Dict[str, Any] = {}
     defaults: Dict[str, Any] = {}
-    targets: Optional[np.ndarray] = None
+    targets: Optional[NDArray] = None
     sig = _signature(k.fn)
     if k.op == "softmax_backward":
         if "dy" not in raw.spans:
@@ -479,7 +485,7 @@ def _call(reg: Registry, payload: bytes) -> bytes:
 
 def _run(k: Kernel, args: List[Any], kwargs: Dict[str, Any], torch_mode: bool) -> Any:
     if torch_mode:
-        import torch
+        torch: Any = importlib.import_module("torch")
         with torch.no_grad():
             return k.fn(*args, **kwargs)
     return k.fn(*args, **kwargs)
