@@ -60,8 +60,8 @@ def registry():
                             % (torch.__version__, np.__version__, sys.version.split()[0]))
     for dtype, f in (("bfloat16", "bf16"), ("float32", "fp32"), ("float64", "fp64")):
         for fn, op, short, doc in KERNELS:
-            reg.add(fn, op=op, dtype=dtype, algorithm="shifted", mask="nan", array="torch", axis="" if fn is cross_entropy else "dim",
-                    name="torch/%s/%s" % (short, f), doc=doc)
+            reg.add(fn, op=op, dtype=dtype, algorithm="shifted", mask="nan", array="torch",
+                    axis="" if fn is cross_entropy else "dim", name="torch/%s/%s" % (short, f), doc=doc)
     return reg
 
 
