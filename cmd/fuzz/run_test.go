@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/ulpcheck/ulpcheck/internal/pyenv"
 	"github.com/ulpcheck/ulpcheck/kernels"
 	"github.com/ulpcheck/ulpcheck/properties"
 	"github.com/ulpcheck/ulpcheck/reports"
@@ -226,20 +227,16 @@ func TestInterruptWritesReport(t *testing.T) {
 }
 
 // TestRunExecNumpy runs a campaign against the numpy reference client over the external
-// protocol. It needs numpy (Debian's python3-numpy); without it the test skips, unless
+// protocol, with internal/pyenv's interpreter and PYTHONPATH (the ulpcheck package from the
+// checkout). It needs numpy (Debian's python3-numpy); without it the test skips, unless
 // ULPCHECK_REQUIRE_NUMPY=1 (as in CI) makes that a failure.
 func TestRunExecNumpy(t *testing.T) {
-	probe := exec.Command("python3", "-c", "import numpy")
-	if probe.Run() != nil {
-		if err := exec.Command("/usr/bin/python3", "-c", "import numpy").Run(); err != nil {
-			if os.Getenv("ULPCHECK_REQUIRE_NUMPY") == "1" {
-				t.Fatal("numpy is not installed (python3-numpy) and ULPCHECK_REQUIRE_NUMPY=1")
-			}
-			t.Skip("numpy is not installed; apt-get install python3-numpy")
-		}
-	}
+	py := pyenv.Find(t)
+	quote := func(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" } // -exec's words (SplitArgs)
+	t.Setenv("PYTHONPATH", py.PythonPath())
 	dir := t.TempDir()
-	code, _, stderr := runFuzz(t, "run", "-exec", "python3 ../../examples/external/numpy_kernel.py",
+	script := filepath.Join(py.Root, "examples", "external", "numpy_kernel.py")
+	code, _, stderr := runFuzz(t, "run", "-exec", quote(py.Exe)+" "+quote(script),
 		"-cases", "25", "-maxlen", "64", "-q", "-out", dir)
 	if code > 1 {
 		t.Fatalf("fuzz run -exec: exit %d\n%s", code, stderr)

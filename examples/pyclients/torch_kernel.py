@@ -1,7 +1,11 @@
 #!/usr/bin/env python3
 """PyTorch CPU softmax, log_softmax, logsumexp and cross_entropy as ulpcheck external kernels.
 
-    go run ./cmd/fuzz run -exec '/usr/bin/python3 examples/pyclients/torch_kernel.py' -out DIR
+    PYTHONPATH=$PWD/python go run ./cmd/fuzz run -exec '/usr/bin/python3 examples/pyclients/torch_kernel.py' -out DIR
+
+PyTorch's functions are served as they are by the ulpcheck package (python/; installed, or on
+PYTHONPATH as above) with array="torch": they receive CPU tensors of the dtype (bfloat16
+included) and dim=-1; rows of zero columns are declined.
 
 Served: bfloat16, float32, float64 (PyTorch 1.13's CPU kernels do not implement softmax,
 log_softmax or exp for float16: "softmax_lastdim_kernel_impl not implemented for 'Half'", so
@@ -14,78 +18,52 @@ targets, class weights, ignore_index, label smoothing and the three reductions. 
 fully masked row is NaN (documented behaviour of torch.softmax, not a bug): mask NaN.
 """
 
-import ulpcheck_proto as up  # re-executes with /usr/bin/python3 when numpy is missing
-import numpy as np
 import sys
 
 try:
+    import numpy as np
     import torch
     import torch.nn.functional as F
-except ImportError:
-    sys.stderr.write("torch_kernel.py: PyTorch is not installed (Debian: apt-get install python3-torch)\n")
+except ImportError as e:
+    sys.stderr.write("torch_kernel.py: %s: numpy or PyTorch is not installed (Debian: apt-get install "
+                     "python3-torch)\n" % e)
+    sys.exit(3)
+try:
+    import ulpcheck
+except ImportError as e:
+    sys.stderr.write("torch_kernel.py: %s: install the package (pip install ./python) or put the "
+                     "checkout's python/ directory on PYTHONPATH\n" % e)
     sys.exit(3)
 
 torch.set_num_threads(1)
 
-OP_SOFTMAX, OP_LOGSOFTMAX, OP_LSE, OP_CE = 1, 2, 3, 4
-ALG_SHIFTED, MASK_NAN = 0, 0
-RED = {0: "mean", 1: "sum", 2: "none"}
-TORCH_DT = {up.BF16: torch.bfloat16, up.FP32: torch.float32, up.FP64: torch.float64}
 
-ENTRIES = []
-for fc in (up.BF16, up.FP32, up.FP64):
-    f = up.FMT_NAMES[fc]
-    ENTRIES += [
-        (OP_SOFTMAX, fc, 0, ALG_SHIFTED, MASK_NAN, "torch/softmax/" + f,
-         "torch.softmax(x, dim=1), ATen CPU vectorised shifted kernel"),
-        (OP_LOGSOFTMAX, fc, 0, ALG_SHIFTED, MASK_NAN, "torch/log_softmax/" + f,
-         "torch.log_softmax(x, dim=1), ATen CPU vectorised shifted kernel"),
-        (OP_LSE, fc, 0, ALG_SHIFTED, MASK_NAN, "torch/logsumexp/" + f,
-         "torch.logsumexp(x, dim=1) = max + log(sum(exp(x - max))), infinite max replaced by 0"),
-        (OP_CE, fc, 0, ALG_SHIFTED, MASK_NAN, "torch/cross_entropy/" + f,
-         "F.cross_entropy(x, targets, weight, ignore_index, reduction, label_smoothing)"),
-    ]
+def cross_entropy(x, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """F.cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing)."""
+    return F.cross_entropy(x, target, weight=weight, ignore_index=ignore_index, reduction=reduction,
+                           label_smoothing=label_smoothing)
 
 
-def to_torch(req, a):
-    if req.bits:
-        return torch.from_numpy(a.astype(np.uint16).view(np.int16).copy()).view(torch.bfloat16)
-    return torch.from_numpy(np.array(a, copy=True))
+KERNELS = [
+    (torch.softmax, "softmax", "softmax", "torch.softmax(x, dim=-1), ATen CPU vectorised shifted kernel"),
+    (torch.log_softmax, "log_softmax", "log_softmax", "torch.log_softmax(x, dim=-1), ATen CPU vectorised shifted kernel"),
+    (torch.logsumexp, "logsumexp", "logsumexp",
+     "torch.logsumexp(x, dim=-1) = max + log(sum(exp(x - max))), infinite max replaced by 0"),
+    (cross_entropy, "cross_entropy", "cross_entropy",
+     "F.cross_entropy(x, targets, weight, ignore_index, reduction, label_smoothing)"),
+]
 
 
-def from_torch(req, t):
-    t = t.detach().contiguous()
-    if req.bits:
-        return t.view(torch.int16).numpy().view(np.uint16)
-    return t.numpy()
-
-
-def compute(req):
-    if req.fin not in TORCH_DT:
-        raise up.Unsupported("format %d not served (PyTorch CPU has no float16 softmax)" % req.fin)
-    if req.cols == 0:
-        raise up.Unsupported("empty rows are not served")
-    x = to_torch(req, req.x)
-    with torch.no_grad():
-        if req.op == OP_SOFTMAX:
-            y = torch.softmax(x, dim=1)
-        elif req.op == OP_LOGSOFTMAX:
-            y = torch.log_softmax(x, dim=1)
-        elif req.op == OP_LSE:
-            y = torch.logsumexp(x, dim=1)
-        elif req.op == OP_CE:
-            if req.targets is None:
-                raise up.Unsupported("cross-entropy without class targets")
-            w = None if req.weights is None else to_torch(req, req.weights)
-            y = F.cross_entropy(x, torch.from_numpy(req.targets), weight=w,
-                                ignore_index=int(req.ignore_index), reduction=RED[req.reduction],
-                                label_smoothing=float(req.smoothing))
-            y = y.reshape(-1)
-        else:
-            raise up.Unsupported("operation %d not served" % req.op)
-    return from_torch(req, y)
+def registry():
+    """Returns the kernels: torch/<function>/<bf16|fp32|fp64>, shifted, mask policy NaN."""
+    reg = ulpcheck.Registry(client="PyTorch %s (CPU), numpy %s, Python %s"
+                            % (torch.__version__, np.__version__, sys.version.split()[0]))
+    for dtype, f in (("bfloat16", "bf16"), ("float32", "fp32"), ("float64", "fp64")):
+        for fn, op, short, doc in KERNELS:
+            reg.add(fn, op=op, dtype=dtype, algorithm="shifted", mask="nan", array="torch",
+                    axis="" if fn is cross_entropy else "dim", name="torch/%s/%s" % (short, f), doc=doc)
+    return reg
 
 
 if __name__ == "__main__":
-    sys.exit(up.serve("PyTorch %s (CPU), numpy %s, Python %s" % (torch.__version__, np.__version__,
-                                                                  sys.version.split()[0]), ENTRIES, compute))
+    sys.exit(registry().serve())

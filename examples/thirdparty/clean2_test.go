@@ -31,7 +31,7 @@ func TestCleanPython(t *testing.T) {
 	}
 	for script, names := range clean {
 		t.Run(script, func(t *testing.T) {
-			ks := startClient(t, script, script)
+			ks := startClient(t, script)
 			for _, n := range names {
 				k := ks[n]
 				if k == nil {

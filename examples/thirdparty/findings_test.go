@@ -180,7 +180,7 @@ func runFinding(t *testing.T, name string) {
 	if f.kernel != nil {
 		k = f.kernel()
 	} else {
-		ks := startClient(t, f.client, f.client)
+		ks := startClient(t, f.client)
 		if k = ks[f.kname]; k == nil {
 			t.Fatalf("%s serves no kernel %s", f.client, f.kname)
 		}

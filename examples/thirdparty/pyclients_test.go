@@ -2,38 +2,32 @@ package thirdparty
 
 import (
 	"context"
-	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"pgregory.net/rapid"
 
+	"github.com/ulpcheck/ulpcheck/internal/pyenv"
 	"github.com/ulpcheck/ulpcheck/kernels"
 	"github.com/ulpcheck/ulpcheck/kernels/external"
 	"github.com/ulpcheck/ulpcheck/properties"
 )
 
-// The Python clients run under Debian's /usr/bin/python3, where python3-numpy, python3-scipy and
-// python3-torch install (a pyenv python3 on PATH has none of them).
-const debianPython = "/usr/bin/python3"
-
-// startClient starts a protocol client script (relative to the repository root) and returns its
-// kernels by name. It skips the test when the interpreter or the library is missing.
-func startClient(t *testing.T, script, lib string) map[string]*kernels.Kernel {
+// startClient starts a protocol client script (relative to the repository root) with the
+// interpreter and PYTHONPATH of internal/pyenv (python3 with numpy and the client's library, the
+// ulpcheck package from the checkout) and returns its kernels by name. The test skips when the
+// library the client needs besides numpy (pyClients) is missing.
+func startClient(t *testing.T, script string) map[string]*kernels.Kernel {
 	t.Helper()
-	if _, err := os.Stat(debianPython); err != nil {
-		t.Skipf("no %s", debianPython)
-	}
-	path, err := filepath.Abs(filepath.Join("..", "..", script))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := external.Start(context.Background(), []string{debianPython, path}, external.Options{})
-	if err != nil {
-		if strings.Contains(err.Error(), "not installed") {
-			t.Skipf("%s is not installed: %v", lib, err)
+	var mods []string
+	for _, cl := range pyClients {
+		if cl.script == script && cl.module != "" {
+			mods = append(mods, cl.module)
 		}
+	}
+	py := pyenv.Find(t, mods...)
+	p, err := external.Start(context.Background(), []string{py.Exe, filepath.Join(py.Root, script)}, external.Options{Env: py.Env()})
+	if err != nil {
 		t.Fatalf("starting %s: %v", script, err)
 	}
 	t.Cleanup(func() { p.Close() })
@@ -48,10 +42,11 @@ func startClient(t *testing.T, script, lib string) map[string]*kernels.Kernel {
 	return ks
 }
 
-var pyClients = []struct{ script, lib string }{
-	{"examples/external/numpy_kernel.py", "numpy"},
-	{"examples/pyclients/scipy_kernel.py", "scipy"},
-	{"examples/pyclients/torch_kernel.py", "PyTorch"},
+// pyClients lists the Python clients: script, test name, the module it needs besides numpy.
+var pyClients = []struct{ script, lib, module string }{
+	{"examples/external/numpy_kernel.py", "numpy", ""},
+	{"examples/pyclients/scipy_kernel.py", "scipy", "scipy"},
+	{"examples/pyclients/torch_kernel.py", "PyTorch", "torch"},
 }
 
 // TestPyCampaign is TestCampaign for the Python clients (numpy, scipy, PyTorch):
@@ -63,7 +58,7 @@ func TestPyCampaign(t *testing.T) {
 	}
 	for _, cl := range pyClients {
 		t.Run(cl.lib, func(t *testing.T) {
-			ks := startClient(t, cl.script, cl.lib)
+			ks := startClient(t, cl.script)
 			for name, k := range ks {
 				t.Run(name, func(t *testing.T) {
 					gen := properties.CaseGen(k)

@@ -28,8 +28,10 @@
 //	crash, malformed frame, wrong id      → *kernels.ContractError (returned an error), child killed
 //	ctx cancelled during a call           → ctx.Err(), child killed
 //
-// The child's side of the protocol is Serve (for Go programs), examples/external/numpy_kernel.py
-// (Python and numpy) and examples/external/c_kernel/kernel.c (C).
+// The child's side of the protocol is Serve (for Go programs), the Python package in python/
+// (ulpcheck.serve, python -m ulpcheck serve; examples/external/numpy_kernel.py uses it) and
+// examples/external/c_kernel/kernel.c (C). conform_test.go checks Serve and the Python server
+// against the child's rules of docs/protocol.md §11.
 //
 // Index: Start, StartCommand, Options, Process (Kernels, Hello, Stats, Close), Error, ErrorKind,
 // Stats; SplitArgs; the codec: ReadFrame, WriteFrame, FrameError, Hello, Entry, Request,

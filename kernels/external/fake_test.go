@@ -90,6 +90,18 @@ func fakeChild(mode string) int {
 	out := os.Stdout
 	h := fakeHello
 	switch mode {
+	case "conform", "conform-v2": // the conformance checks' fixture (conform_test.go), served by Serve
+		h := conformHello
+		if mode == "conform-v2" {
+			h2 := *conformHello
+			h2.Protocol = "ulpcheck-kernel/2"
+			h = &h2
+		}
+		if err := Serve(in, out, h, conformCompute, 0); err != nil {
+			fmt.Fprintln(os.Stderr, "fake:", err)
+			return 1
+		}
+		return 0
 	case "exit-at-once":
 		fmt.Fprintln(os.Stderr, "fatal: cannot load the model")
 		return 3

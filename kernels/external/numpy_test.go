@@ -5,41 +5,26 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/internal/pyenv"
 	"github.com/ulpcheck/ulpcheck/kernels"
 )
 
-// startNumpy starts examples/external/numpy_kernel.py with python3 from PATH (the script moves
-// to /usr/bin/python3 itself when numpy is missing). It skips the test when Python or numpy is
-// missing, unless ULPCHECK_REQUIRE_NUMPY=1 (CI sets it after installing python3-numpy).
+// startNumpy starts examples/external/numpy_kernel.py with the interpreter and PYTHONPATH of
+// internal/pyenv (python3 with numpy, the ulpcheck package from the checkout). It skips the
+// test when numpy is missing, unless ULPCHECK_REQUIRE_NUMPY=1 (CI sets it after installing
+// python3-numpy).
 func startNumpy(t *testing.T) *Process {
 	t.Helper()
-	require := os.Getenv("ULPCHECK_REQUIRE_NUMPY") == "1"
-	skip := func(why string) {
-		if require {
-			t.Fatalf("ULPCHECK_REQUIRE_NUMPY=1 but %s", why)
-		}
-		t.Skip(why)
-	}
-	py, err := exec.LookPath("python3")
+	py := pyenv.Find(t)
+	script := filepath.Join(py.Root, "examples", "external", "numpy_kernel.py")
+	p, err := Start(context.Background(), []string{py.Exe, script}, Options{Env: py.Env()})
 	if err != nil {
-		skip("no python3 on PATH")
-	}
-	script, err := filepath.Abs("../../examples/external/numpy_kernel.py")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Start(context.Background(), []string{py, script}, Options{})
-	if err != nil {
-		if strings.Contains(err.Error(), "numpy is not installed") {
-			skip("numpy is not installed: " + err.Error())
-		}
 		t.Fatalf("starting the numpy client: %v", err)
 	}
 	t.Cleanup(func() { p.Close() })
@@ -266,9 +251,9 @@ func numpyErrors(t *testing.T, p *Process) {
 	}
 }
 
-// TestNumpyMissing: where numpy cannot be imported (re-execution disabled), the client fails to
-// start with a message that says so and exit status 3, which Start reports. It needs a python3
-// on PATH without numpy (a pyenv Python, say), and is skipped elsewhere.
+// TestNumpyMissing: where numpy cannot be imported, the client fails to start with a message
+// that says so and exit status 3, which Start reports. It needs a python3 on PATH without numpy
+// (a pyenv Python, say), and is skipped elsewhere.
 func TestNumpyMissing(t *testing.T) {
 	py, err := exec.LookPath("python3")
 	if err != nil {
@@ -278,9 +263,24 @@ func TestNumpyMissing(t *testing.T) {
 		t.Skip(py + " has numpy")
 	}
 	script, _ := filepath.Abs("../../examples/external/numpy_kernel.py")
-	_, err = Start(context.Background(), []string{py, script}, Options{Env: append(os.Environ(), "ULPCHECK_NUMPY_REEXEC=1")})
+	_, err = Start(context.Background(), []string{py, script}, Options{})
 	var pe *Error
 	if !errors.As(err, &pe) || pe.Kind != ErrStart || pe.Exit != "exit status 3" || !strings.Contains(pe.Stderr, "numpy is not installed") {
+		t.Errorf("err = %v, want ErrStart, exit status 3 and the message", err)
+	}
+}
+
+// TestPackageMissing: where numpy is there but the ulpcheck package is neither installed nor on
+// PYTHONPATH, the client fails to start with exit status 3 and a message naming the two fixes.
+func TestPackageMissing(t *testing.T) {
+	py := pyenv.Find(t)
+	if exec.Command(py.Exe, "-c", "import ulpcheck").Run() == nil {
+		t.Skip(py.Exe + " has the ulpcheck package installed")
+	}
+	script := filepath.Join(py.Root, "examples", "external", "numpy_kernel.py")
+	_, err := Start(context.Background(), []string{py.Exe, script}, Options{})
+	var pe *Error
+	if !errors.As(err, &pe) || pe.Kind != ErrStart || pe.Exit != "exit status 3" || !strings.Contains(pe.Stderr, "PYTHONPATH") {
 		t.Errorf("err = %v, want ErrStart, exit status 3 and the message", err)
 	}
 }

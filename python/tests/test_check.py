@@ -157,5 +157,12 @@ def test_torch_softmax_cpu():
         r = ulpcheck.check(kt.torch_softmax, op="softmax", dtype=dt, cases=CASES, array="torch")
         assert r.passed, dt
     import torch
-    assert ulpcheck.check(torch.nn.functional.cross_entropy, op="cross_entropy", dtype="float64", cases=CASES,
-                          array="torch").cases == CASES
+    # F.cross_entropy is nll_loss(log_softmax(x)), and log_softmax takes log(Σ) with Σ = 1 + e^(x - max)
+    # rounded: a confident prediction's loss log1p(e^-d) loses digits (the README's finding
+    # Torch_CrossEntropyLogNotLog1p in float32). The targets and weights reach it as tensors: the
+    # failure is numerical, not a contract error.
+    with pytest.raises(ulpcheck.CheckFailure) as info:
+        ulpcheck.check(torch.nn.functional.cross_entropy, op="cross_entropy", dtype="float64", cases=CASES, array="torch")
+    assert re.search(r"underflow|precision loss", str(info.value))
+    assert "contract" not in str(info.value)
+    assert info.value.report.cases == CASES

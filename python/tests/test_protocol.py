@@ -63,6 +63,7 @@ def _nearest_bf16(v):
     sign = 0x8000 if np.signbit(v) else 0
     a = Fraction(abs(float(v))) if abs(v) != float("inf") else None
     maxbits = 0x7F7F
+
     def val(b):
         return Fraction(float(np.array([b << 16], dtype=np.uint32).view(np.float32)[0]))
     if a is None:

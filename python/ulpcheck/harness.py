@@ -17,7 +17,7 @@ import site
 import subprocess
 import sys
 import tempfile
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, List, Optional, Sequence, Tuple, Union
 
 from . import loader
 from . import protocol as pr
@@ -128,7 +128,9 @@ def find_harness(build: bool = True) -> str:
 
 def _tolerance(tolerance: Union[str, Tuple[float, float], None], rtol: Optional[float], atol: Optional[float],
                ulp: Optional[float], safety: Optional[float]) -> str:
-    given = [t for t in (tolerance, ulp, safety) if t is not None] + (["rtol/atol"] if rtol is not None or atol is not None else [])
+    given = [t for t in (tolerance, ulp, safety) if t is not None]
+    if rtol is not None or atol is not None:
+        given.append("rtol/atol")
     if len(given) > 1:
         raise ValueError("give one tolerance model: tolerance=, rtol=/atol=, ulp= or safety=")
     if rtol is not None or atol is not None:
@@ -202,10 +204,10 @@ def check(fn: KernelFn, op: Optional[str] = None, dtype: Any = None, *, cases: O
     (seconds) bounds the whole campaign (the harness is interrupted and its partial report
     read); python is the interpreter of the kernel server (default sys.executable).
 
-    The AssertionError (a :class:`CheckFailure`, whose report attribute is the Report) gives in its message the minimal counterexample: the inputs, the kernel's
-    output beside the correctly rounded one, the ulp error and the bound, and the command that
-    replays it. Raises CampaignError when the campaign cannot run and HarnessNotFound when there
-    is no harness.
+    The AssertionError (a :class:`CheckFailure`, whose report attribute is the Report) gives in
+    its message the minimal counterexample: the inputs, the kernel's output beside the correctly
+    rounded one, the ulp error and the bound, and the command that replays it. Raises
+    CampaignError when the campaign cannot run and HarnessNotFound when there is no harness.
     """
     ks = declarations(fn, op, dtype, **declarations_)
     ref, paths = loader.reference(fn)

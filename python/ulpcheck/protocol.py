@@ -195,7 +195,8 @@ def decode_request(payload: bytes, widths: Dict[int, int]) -> RawRequest:
     """Decodes a request payload's head and checks that its sections fill it exactly.
 
     widths maps the format codes served to their element width in bytes. Raises ProtocolError on
-    any violation (wrong type, short payload, unknown format, trailing bytes).
+    any violation (wrong type, short payload, unknown format or reduction code, unknown section
+    bits, trailing bytes).
     """
     if len(payload) < REQUEST_HEAD.size:
         raise ProtocolError("request of %d bytes is shorter than its %d-byte head" % (len(payload), REQUEST_HEAD.size))
@@ -204,6 +205,8 @@ def decode_request(payload: bytes, widths: Dict[int, int]) -> RawRequest:
         raise ProtocolError("message type %r is not a request" % typ)
     if fin not in widths or fout not in widths:
         raise ProtocolError("format codes %d -> %d are not served" % (fin, fout))
+    if red not in REDUCTIONS.values():
+        raise ProtocolError("unknown reduction code %d" % red)
     r = RawRequest(int(rid), int(kernel), int(op), int(fin), int(fout), int(rows), int(cols), int(red),
                    int(sec), int(ignore), float(smoothing))
     w = widths[fin]
