@@ -9,7 +9,6 @@ import (
 	"github.com/ulpcheck/ulpcheck/fp"
 )
 
-
 // same reports whether a and b are the same float64 (NaN equal to NaN, −0 differs from +0).
 func same(a, b float64) bool {
 	if math.IsNaN(a) || math.IsNaN(b) {
@@ -247,7 +246,8 @@ func TestClipCoef(t *testing.T) {
 		{"zero max", fp.FP32, g, 2, 0, 0, fp.Exact},
 		// N = 0: 1/(0 + 1e−6) = 10^6-ish ≥ 1, so 1; a max_norm below ε clips zeros (c < 1).
 		{"zero gradients", fp.FP32, [][]float64{{0}}, 2, 1, 1, fp.Exact},
-		{"zero gradients, tiny max", fp.FP64, [][]float64{{}}, 2, 5e-7, 0.5, fp.Inexact},
+		// float64(5e−7) is float64(1e−6)/2 exactly (halving commutes with rounding): c = ½ exactly.
+		{"zero gradients, tiny max", fp.FP64, [][]float64{{}}, 2, 5e-7, 0.5, fp.Exact},
 		{"inf-norm", fp.FP16, [][]float64{{-8, 1}}, inf, 16, 1, fp.Exact},
 	}
 	for _, c := range cases {
