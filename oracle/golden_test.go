@@ -19,22 +19,26 @@ import (
 // computed independently with Python's mpmath (see testdata/golden/README.md). Numbers are
 // float64 hex strings ("0x1.8p+3", "-0x0p+0") or "inf", "-inf", "nan".
 type goldenCase struct {
-	Op             string   `json:"op"`
-	Format         string   `json:"format"`
-	Class          string   `json:"class"`
-	Rows           int      `json:"rows"`
-	Cols           int      `json:"cols"`
-	X              []string `json:"x"`
-	Y              []string `json:"y"`
-	DY             []string `json:"dy"`
-	Probs          []string `json:"probs"`
-	Weights        []string `json:"weights"`
-	Targets        []int    `json:"targets"`
-	IgnoreIndex    *int     `json:"ignore_index"`
-	LabelSmoothing string   `json:"label_smoothing"`
-	Reduction      string   `json:"reduction"`
-	Policy         string   `json:"policy"`
-	Want           []string `json:"want"`
+	Op             string     `json:"op"`
+	Format         string     `json:"format"`
+	Class          string     `json:"class"`
+	Rows           int        `json:"rows"`
+	Cols           int        `json:"cols"`
+	X              []string   `json:"x"`
+	Y              []string   `json:"y"`
+	DY             []string   `json:"dy"`
+	Probs          []string   `json:"probs"`
+	Weights        []string   `json:"weights"`
+	Targets        []int      `json:"targets"`
+	IgnoreIndex    *int       `json:"ignore_index"`
+	LabelSmoothing string     `json:"label_smoothing"`
+	Reduction      string     `json:"reduction"`
+	Policy         string     `json:"policy"`
+	Tensors        [][]string `json:"tensors"`
+	P              string     `json:"p"`
+	MaxNorm        string     `json:"max_norm"`
+	Clip           string     `json:"clip"`
+	Want           []string   `json:"want"`
 }
 
 func parseFloats(s []string) ([]float64, error) {
@@ -88,6 +92,8 @@ func (c *goldenCase) run() ([]Value, error) {
 	switch c.Op {
 	case "softplus", "logsigmoid", "sigmoid", "sigmoid_grad", "bce", "bce_grad":
 		return c.runSigmoid(f, x, opt)
+	case "grad_norm", "clip_coef", "clip_grad_norm", "clip_grad_value":
+		return c.runGradNorm(f)
 	case "lse":
 		return LSEBatch(f, x, c.Rows, c.Cols)
 	case "softmax":
@@ -127,7 +133,7 @@ func (c *goldenCase) run() ([]Value, error) {
 	return nil, fmt.Errorf("unknown op %q", c.Op)
 }
 
-// TestGolden checks bit-for-bit agreement with every committed golden case (21,600 cases from an
+// TestGolden checks bit-for-bit agreement with every committed golden case (26,640 cases from an
 // independent Python/mpmath implementation; see testdata/golden/README.md). It is stricter than
 // the README's rule: the sign of zero must match too (both sides write exact zeros as +0, and
 // keep the sign of a nonzero value that rounds to zero); any NaN matches any NaN. -short checks
@@ -202,4 +208,51 @@ func checkGoldenFile(t *testing.T, name string) (checked int) {
 		t.Errorf("%s: %d mismatches in all", name, failures)
 	}
 	return checked
+}
+
+// runGradNorm runs the gradient-norm ops (docs/gradnorm.md): grad_norm gives [N], clip_coef [c],
+// clip_grad_norm the clipped elements of every tensor in order followed by N, clip_grad_value the
+// clamped elements.
+func (c *goldenCase) runGradNorm(f fp.Format) ([]Value, error) {
+	tensors := make([][]float64, len(c.Tensors))
+	for i, t := range c.Tensors {
+		var err error
+		if tensors[i], err = parseFloats(t); err != nil {
+			return nil, err
+		}
+	}
+	num := func(s string) (float64, error) { return strconv.ParseFloat(s, 64) }
+	flatten := func(vs [][]Value) []Value {
+		var out []Value
+		for _, t := range vs {
+			out = append(out, t...)
+		}
+		return out
+	}
+	if c.Op == "clip_grad_value" {
+		clip, err := num(c.Clip)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := ClipGradValue(f, tensors, clip)
+		return flatten(vs), err
+	}
+	p, err := num(c.P)
+	if err != nil {
+		return nil, err
+	}
+	if c.Op == "grad_norm" {
+		v, err := GradNorm(f, tensors, p)
+		return []Value{v}, err
+	}
+	m, err := num(c.MaxNorm)
+	if err != nil {
+		return nil, err
+	}
+	if c.Op == "clip_coef" {
+		v, err := ClipCoef(f, tensors, p, m)
+		return []Value{v}, err
+	}
+	vs, n, err := ClipGradNorm(f, tensors, p, m)
+	return append(flatten(vs), n), err
 }

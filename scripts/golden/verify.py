@@ -141,7 +141,7 @@ def main():
                 ins = c.get("x", []) + c.get("y", []) + c.get("dy", [])
                 if any(s in ("nan", "inf", "-inf") for s in ins + c["want"]):
                     continue
-                if c["cols"] == 0 or c["cols"] > a.maxcols:
+                if c.get("cols", 0) == 0 or c["cols"] > a.maxcols:  # gradient-norm cases have no cols
                     continue
                 cases.append(c)
     random.Random(a.seed).shuffle(cases)
