@@ -300,7 +300,7 @@ func registerSigmoidFamily[E Elem, F accum]() {
 		return LogSigmoid(n, mapElem[E](logSigmoidAcc[F]), opt(WithDoc("Stable log-sigmoid "+how+": −(max(−x,0) + log1p(exp(−|x|))). Bound: u·(|y| + 2·log1p(e^−|x|))."))...)
 	})
 	reg(name("logsigmoid", "naive"), func(n string) *Kernel {
-		return LogSigmoid(n, mapElem[E](logSigmoidNaive[F]), opt(Broken("log(1/(1 + exp(−x))): exp(−x) overflows for very negative x, giving log 0 = −Inf"),
+		return LogSigmoid(n, mapElem[E](logSigmoidNaive[F]), opt(Broken("log(1/(1 + exp(−x))): exp(−x) overflows for very negative x, giving log 0 = −Inf (overflow), and underflows for large x, giving 0 where log σ(x) ≈ −e^−x is representable (underflow)"),
 			WithDoc("Naive log-sigmoid "+how+": log(1/(1 + exp(−x)))."))...)
 	})
 	reg(name("sigmoid", "stable"), func(n string) *Kernel {

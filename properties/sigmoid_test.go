@@ -1,6 +1,7 @@
 package properties
 
 import (
+	"context"
 	"math"
 	"os"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/generators"
 	"github.com/ulpcheck/ulpcheck/kernels"
 )
 
@@ -32,13 +34,33 @@ func TestNaiveSigmoidFamilyFails(t *testing.T) {
 	}
 }
 
-// The naive log-sigmoid fails too (its minimal case is an underflow or an overflow, by the draw).
+// The naive log-sigmoid log(1/(1 + exp(−x))) has two real defects. Its minimal counterexample
+// (seed 1) is x = 88.72…: e^−x underflows, log(1/(1 + 0)) = 0 where the exact value
+// −2.9387e−39 is a float32 subnormal: underflow by NUMERICS §10 (0 returned, nonzero
+// representable exact value), which the classifier reports correctly. At x = −88.72… e^−x
+// overflows and log(1/Inf) = −Inf where the exact value is finite: overflow. Both are asserted.
 func TestNaiveLogSigmoidFails(t *testing.T) {
-	v, ok := find(t, mustLookup(t, "logsigmoid/naive/fp32"))
+	k := mustLookup(t, "logsigmoid/naive/fp32")
+	v, ok := find(t, k)
 	if !ok {
 		t.Fatal("the naive log-sigmoid passed")
 	}
+	if n := v.Case.Rows * v.Case.Cols; n != 1 {
+		t.Errorf("minimal counterexample has %d elements, want 1:\n%s", n, v.Report())
+	}
+	if !hasClass(v, ClassUnderflow, ClassOverflow) {
+		t.Errorf("classes %v, want underflow (x > 0) or overflow (x < 0):\n%s", v.Classes(), v.Report())
+	}
 	t.Logf("minimal counterexample:\n%s", v.Report())
+	x := -float64(math.Float32frombits(0x42b17218)) // −88.72283935546875: e^88.72… overflows in float32
+	c := generators.Case{Format: fp.FP32, Rows: 1, Cols: 1, X: []float64{x}}
+	w := Evaluate(context.Background(), k, c)
+	if !hasClass(w, ClassOverflow) {
+		t.Errorf("x = %v: classes %v, want overflow:\n%s", x, w.Classes(), w.Report())
+	}
+	if s := Evaluate(context.Background(), mustLookup(t, "logsigmoid/stable/fp32"), c); !s.OK() {
+		t.Errorf("the stable log-sigmoid fails on x = %v:\n%s", x, s.Report())
+	}
 }
 
 // Plain float64 kernels rounded once into fp32 (written here, not bundled) pass: the bound is

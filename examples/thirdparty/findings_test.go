@@ -21,6 +21,7 @@ type finding struct {
 	client     string                 // else the client script (relative to the repository root) ...
 	kname      string                 // ... and the kernel's name in its hello
 	targets    []int                  // cross-entropy: class targets (PyTorch default options)
+	probs      []float64              // BCE with logits: the targets (PyTorch default options: mean, no pos_weight)
 	rows, cols int
 	x          []float64
 	index      int                   // the output element the row is about
@@ -151,6 +152,21 @@ var findings = map[string]finding{
 		index: 0, class: properties.ClassUnderflow, exact: 0x1.1b4866p-29, control: "ce/fused/fp32",
 		reason: "nll_loss(log_softmax(x)): the loss of a confident correct prediction, log1p(e^-20) = 2.06e-9, comes out 0",
 	},
+	"Torch_SigmoidSubnormalFlush_fp32": {
+		client: "examples/pyclients/sigmoid_kernels.py", kname: "torch/sigmoid/fp32", rows: 1, cols: 1, x: []float64{-0x1.62e43p+06},
+		index: 0, class: properties.ClassUnderflow, exact: 0x1.fffffp-129, control: "sigmoid/stable/fp32",
+		reason: "x = −88.7228…, the largest float32 with e^−x = +Inf: 1/(1 + Inf) = 0 where σ(x) = 2.9387e-39 is a float32 subnormal",
+	},
+	"Scipy_ExpitSubnormalFlush_fp32": {
+		client: "examples/pyclients/sigmoid_kernels.py", kname: "scipy/special.expit/fp32", rows: 1, cols: 1, x: []float64{-0x1.62e43p+06},
+		index: 0, class: properties.ClassUnderflow, exact: 0x1.fffffp-129, control: "sigmoid/stable/fp32",
+		reason: "same case: 1/(1 + exp(−x)) with exp(−x) = +Inf gives 0 where σ(x) = 2.9387e-39 is representable",
+	},
+	"Torch_BCEWithLogitsLogNotLog1p_fp32": {
+		client: "examples/pyclients/sigmoid_kernels.py", kname: "torch/F.binary_cross_entropy_with_logits/fp32", rows: 1, cols: 1, x: []float64{-18},
+		probs: []float64{0}, index: 0, class: properties.ClassUnderflow, exact: 0x1.05a628p-26, control: "bce/stable/fp32",
+		reason: "(1 − t)·x + m + log(e^−m + e^(−x−m)), m = max(−x, 0): log(1 + e^−18) rounds to log 1 = 0 where softplus(−18) = 1.523e-8",
+	},
 	"Scipy_LogSoftmaxFP16": {
 		client: "examples/pyclients/scipy_kernel.py", kname: "scipy/special.log_softmax/fp16", rows: 1, cols: 2, x: []float64{0, -8},
 		index: 0, class: properties.ClassUnderflow, exact: -0x1.5fcp-12, control: "logsoftmax/shifted/fp16",
@@ -187,6 +203,7 @@ func runFinding(t *testing.T, name string) {
 	}
 	c := caseOf(t, k, f.rows, f.cols, f.x...)
 	withTargets(&c, f.targets)
+	withProbs(&c, f.probs)
 	v := evaluate(k, c, opts...)
 	if len(c.X) <= 16 {
 		t.Logf("%s (%s):\n%s", k.Name, f.reason, v.Report())
@@ -208,6 +225,7 @@ func runFinding(t *testing.T, name string) {
 	}
 	cc := caseOf(t, ctl, f.rows, f.cols, f.x...)
 	withTargets(&cc, f.targets)
+	withProbs(&cc, f.probs)
 	if cv := evaluate(ctl, cc, opts...); !cv.OK() {
 		t.Errorf("control %s fails on the same case:\n%s", ctl.Name, cv.Report())
 	}
@@ -263,7 +281,7 @@ func TestFinding_Gomlx_LogSoftmaxLogNotLog1p_fp64(t *testing.T) {
 // TestFindingsHaveTests checks that every finding of the table has its TestFinding_ function, so
 // that the README's commands stay valid.
 func TestFindingsHaveTests(t *testing.T) {
-	if len(findings) != 24 {
+	if len(findings) != 27 {
 		t.Errorf("%d findings; update this count, the TestFinding_ functions and the README table together", len(findings))
 	}
 }
@@ -280,6 +298,24 @@ func TestFinding_Torch_CrossEntropyLogNotLog1p_fp32(t *testing.T) {
 func TestFinding_Scipy_LogSoftmaxFP16(t *testing.T) { runFinding(t, "Scipy_LogSoftmaxFP16") }
 func TestFinding_Scipy_LogSumExpLogNotLog1p_fp64(t *testing.T) {
 	runFinding(t, "Scipy_LogSumExpLogNotLog1p_fp64")
+}
+
+func TestFinding_Torch_SigmoidSubnormalFlush_fp32(t *testing.T) {
+	runFinding(t, "Torch_SigmoidSubnormalFlush_fp32")
+}
+func TestFinding_Scipy_ExpitSubnormalFlush_fp32(t *testing.T) {
+	runFinding(t, "Scipy_ExpitSubnormalFlush_fp32")
+}
+func TestFinding_Torch_BCEWithLogitsLogNotLog1p_fp32(t *testing.T) {
+	runFinding(t, "Torch_BCEWithLogitsLogNotLog1p_fp32")
+}
+
+// withProbs makes c a BCE-with-logits case with targets probs and PyTorch's default options.
+func withProbs(c *generators.Case, probs []float64) {
+	if probs != nil {
+		c.Probs = probs
+		c.CE = generators.DefaultCEOptions()
+	}
 }
 
 // withTargets makes c a cross-entropy case with class targets and PyTorch's default options.

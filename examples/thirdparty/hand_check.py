@@ -49,6 +49,9 @@ ROWS = [
     ("Torch_*LogNotLog1p_fp32 LSE([0,-20]) (= CE, target 0)", "fp32", lse([0, -20])),
     ("Scipy_LogSoftmaxFP16 [0,-8][0]", "fp16", -lse([0, -8])),
     ("Scipy_LogSumExpLogNotLog1p LSE([0,-40])", "fp64", lse([0, -40])),
+    ("Torch_SigmoidSubnormalFlush, Scipy_Expit* sigmoid(-0x1.62e43p+06)", "fp32",
+     1 / (1 + mp.exp(-mp.mpf(float.fromhex("-0x1.62e43p+06"))))),
+    ("Torch_BCEWithLogitsLogNotLog1p softplus(-18) (t = 0)", "fp32", mp.log1p(mp.exp(mp.mpf(-18)))),
 ]
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ var pyClients = []struct{ script, lib, module string }{
 	{"examples/external/numpy_kernel.py", "numpy", ""},
 	{"examples/pyclients/scipy_kernel.py", "scipy", "scipy"},
 	{"examples/pyclients/torch_kernel.py", "PyTorch", "torch"},
+	{"examples/pyclients/sigmoid_kernels.py", "sigmoid family (scipy, PyTorch)", "torch"},
 }
 
 // TestPyCampaign is TestCampaign for the Python clients (numpy, scipy, PyTorch):
