@@ -145,27 +145,51 @@ func oracleMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // runOracle answers every line of stdin; see oracleUsage.
 func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int {
-	out := bufio.NewWriter(stdout)
+	out := bufio.NewWriterSize(stdout, 256<<10)
 	defer out.Flush()
-	sc := bufio.NewScanner(stdin)
+	sc := bufio.NewScanner(bufio.NewReaderSize(stdin, 256<<10))
 	// The limit is the larger of maxLineBytes and the initial buffer's capacity.
 	sc.Buffer(make([]byte, 0, min(64<<10, maxLineBytes)), maxLineBytes)
 	line := 0
+	var x []float64 // the fast path's row, reused
+	var buf []byte  // one output line, reused
 	for sc.Scan() {
 		line++
-		vals, status, err := answer(cfg, sc.Text())
+		var vals []float64
+		var vs []oracle.Value
+		var status int
+		var err error
+		var ok bool
+		if cfg.op != "ce" {
+			x, ok = fastRow(sc.Bytes(), cfg.f, x)
+		}
+		if ok {
+			if vs, err = compute(cfg, x, 0); err != nil {
+				status, err = 1, fmt.Errorf("oracle: %w", err)
+			}
+		} else {
+			vals, status, err = answer(cfg, sc.Text())
+		}
 		if err != nil {
 			out.Flush()
 			fmt.Fprintf(stderr, "fuzz oracle: line %d: %v\n", line, err)
 			return status
 		}
+		buf = buf[:0]
+		for i, v := range vs {
+			if i > 0 {
+				buf = append(buf, ' ')
+			}
+			buf = appendValue(buf, cfg.f, v.Rounded, cfg.decimal)
+		}
 		for i, v := range vals {
 			if i > 0 {
-				out.WriteByte(' ')
+				buf = append(buf, ' ')
 			}
-			out.WriteString(formatValue(cfg.f, v, cfg.decimal))
+			buf = appendValue(buf, cfg.f, v, cfg.decimal)
 		}
-		out.WriteByte('\n')
+		buf = append(buf, '\n')
+		out.Write(buf)
 	}
 	if err := sc.Err(); err != nil {
 		out.Flush()
@@ -181,6 +205,72 @@ func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// fastRow parses line into x (reused; the result is returned) when every field is a plain
+// literal that parseExact reads exactly, or one of nan, inf, +inf, -inf, and is a value of f,
+// and the line is ASCII and not blank. It allocates nothing. Otherwise ok is false and the
+// caller parses the line with parseLine and number.inFormat, which give the same values
+// wherever fastRow succeeds (the fields are split at the same ASCII white space as
+// strings.Fields, and a member of f is taken as it is, -round or not), and the error messages.
+func fastRow(line []byte, f fp.Format, x []float64) ([]float64, bool) {
+	x = x[:0]
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c >= 0x80 {
+			return x, false // strings.Fields splits at Unicode white space too
+		}
+		if asciiSpace(c) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && !asciiSpace(line[j]) {
+			if line[j] >= 0x80 {
+				return x, false
+			}
+			j++
+		}
+		field := line[i:j]
+		i = j
+		if len(field) > maxFieldLen {
+			return x, false
+		}
+		var v float64
+		switch string(field) { // no allocation: the conversion is only compared
+		case "nan":
+			v = math.NaN()
+		case "inf", "+inf":
+			v = math.Inf(1)
+		case "-inf":
+			v = math.Inf(-1)
+		default:
+			var ok bool
+			if v, ok = parseExact(field); !ok {
+				return x, false
+			}
+		}
+		if !member(f, v) {
+			return x, false
+		}
+		x = append(x, v)
+	}
+	return x, len(x) > 0
+}
+
+// asciiSpace reports whether c is one of the ASCII white space bytes of strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// member reports whether the float64 v is a value of f: f.Contains, with the float32 conversion
+// for fp32 (exact exactly for fp32 values; out of range it gives ±Inf, which differs from a
+// finite v, and ±Inf are fp32 values).
+func member(f fp.Format, v float64) bool {
+	if f == fp.FP32 && !math.IsNaN(v) {
+		return float64(float32(v)) == v
+	}
+	return f.Contains(v)
 }
 
 // answer computes one line's outputs. On error it also returns the exit
@@ -222,19 +312,7 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 			return nil, 2, newFieldError(field, n.text, err.Error())
 		}
 	}
-	var vs []oracle.Value
-	switch cfg.op {
-	case "lse":
-		var v oracle.Value
-		v, err = oracle.LSE(cfg.f, x)
-		vs = []oracle.Value{v}
-	case "softmax":
-		vs, err = oracle.Softmax(cfg.f, x, cfg.pol)
-	case "logsoftmax":
-		vs, err = oracle.LogSoftmax(cfg.f, x, cfg.pol)
-	case "ce":
-		vs, err = oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
-	}
+	vs, err := compute(cfg, x, target)
 	if err != nil {
 		return nil, 1, fmt.Errorf("oracle: %w", err)
 	}
@@ -243,6 +321,30 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 		res[i] = v.Rounded
 	}
 	return res, 0, nil
+}
+
+// compute runs the oracle on one row of values of cfg.f (target: ce's class).
+func compute(cfg oracleConfig, x []float64, target int) ([]oracle.Value, error) {
+	switch cfg.op {
+	case "lse":
+		v, err := oracle.LSE(cfg.f, x)
+		return []oracle.Value{v}, err
+	case "softmax":
+		return oracle.Softmax(cfg.f, x, cfg.pol)
+	case "logsoftmax":
+		return oracle.LogSoftmax(cfg.f, x, cfg.pol)
+	case "ce":
+		return oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
+	}
+	return nil, fmt.Errorf("unknown operation %q", cfg.op)
+}
+
+// appendValue appends formatValue(f, v, decimal) to b; the hex form without a string.
+func appendValue(b []byte, f fp.Format, v float64, decimal bool) []byte {
+	if !decimal && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return strconv.AppendFloat(b, v, 'x', -1, 64)
+	}
+	return append(b, formatValue(f, v, decimal)...)
 }
 
 // formatValue prints v, a value of f: "nan", "inf", "-inf", or a hex float

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"math/rand/v2"
 	"os/exec"
 	"path/filepath"
@@ -99,4 +100,17 @@ func BenchmarkOracleProcess(b *testing.B) {
 	b.ReportMetric(float64(tp.Nanoseconds())/float64(n)/1e6, "process-ms")
 	b.ReportMetric(float64(ti.Nanoseconds())/float64(n)/1e6, "inprocess-ms")
 	b.ReportMetric(float64(tp)/float64(ti), "ratio")
+}
+
+// BenchmarkRunOracle runs the command's loop in process on the rows of BenchmarkOracleProcess
+// (for -cpuprofile: parsing, checking and printing without the process start).
+func BenchmarkRunOracle(b *testing.B) {
+	_, input := hexRows(400, 1024, 11)
+	cfg := oracleConfig{op: "softmax", f: fp.FP32, pol: fp.MaskNaN}
+	for b.Loop() {
+		var errb bytes.Buffer
+		if code := runOracle(cfg, bytes.NewReader(input), io.Discard, &errb); code != 0 {
+			b.Fatalf("runOracle: status %d\n%s", code, errb.String())
+		}
+	}
 }
