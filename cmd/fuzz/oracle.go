@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -143,53 +144,37 @@ func oracleMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runOracle(cfg, stdin, stdout, stderr)
 }
 
-// runOracle answers every line of stdin; see oracleUsage.
+// runOracle answers every line of stdin; see oracleUsage. Rows are independent, so with more
+// than one CPU (GOMAXPROCS) batches of lines are answered by that many workers and printed in
+// input order; the output bytes, the error message and the exit status are those of answering
+// the lines one after another, which is what happens with one CPU.
 func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 256<<10)
 	defer out.Flush()
 	sc := bufio.NewScanner(bufio.NewReaderSize(stdin, 256<<10))
 	// The limit is the larger of maxLineBytes and the initial buffer's capacity.
 	sc.Buffer(make([]byte, 0, min(64<<10, maxLineBytes)), maxLineBytes)
-	line := 0
-	var x []float64 // the fast path's row, reused
-	var buf []byte  // one output line, reused
-	for sc.Scan() {
-		line++
-		var vals []float64
-		var vs []oracle.Value
-		var status int
-		var err error
-		var ok bool
-		if cfg.op != "ce" {
-			x, ok = fastRow(sc.Bytes(), cfg.f, x)
+	fail := func(line, status int, err error) int {
+		out.Flush()
+		fmt.Fprintf(stderr, "fuzz oracle: line %d: %v\n", line, err)
+		return status
+	}
+	var line int
+	if workers := oracleWorkers(); workers > 1 {
+		var b *oracleBatch
+		line, b = runOracleParallel(cfg, sc, out, workers)
+		if b != nil {
+			return fail(b.errLine, b.status, b.err)
 		}
-		if ok {
-			if vs, err = compute(cfg, x, 0); err != nil {
-				status, err = 1, fmt.Errorf("oracle: %w", err)
+	} else {
+		var st lineState
+		for sc.Scan() {
+			line++
+			if status, err := st.answerLine(cfg, sc.Bytes()); err != nil {
+				return fail(line, status, err)
 			}
-		} else {
-			vals, status, err = answer(cfg, sc.Text())
+			out.Write(st.buf)
 		}
-		if err != nil {
-			out.Flush()
-			fmt.Fprintf(stderr, "fuzz oracle: line %d: %v\n", line, err)
-			return status
-		}
-		buf = buf[:0]
-		for i, v := range vs {
-			if i > 0 {
-				buf = append(buf, ' ')
-			}
-			buf = appendValue(buf, cfg.f, v.Rounded, cfg.decimal)
-		}
-		for i, v := range vals {
-			if i > 0 {
-				buf = append(buf, ' ')
-			}
-			buf = appendValue(buf, cfg.f, v, cfg.decimal)
-		}
-		buf = append(buf, '\n')
-		out.Write(buf)
 	}
 	if err := sc.Err(); err != nil {
 		out.Flush()
@@ -205,6 +190,146 @@ func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// oracleWorkers returns the number of goroutines that answer lines (a variable for tests).
+var oracleWorkers = func() int { return runtime.GOMAXPROCS(0) }
+
+// lineState is what answering a line reuses from one line to the next.
+type lineState struct {
+	x   []float64 // the fast path's row
+	buf []byte    // the line's output
+}
+
+// answerLine sets st.buf to the output line (newline included) for the input line text, or
+// returns the exit status and the error; text is not kept.
+func (st *lineState) answerLine(cfg oracleConfig, text []byte) (int, error) {
+	st.buf = st.buf[:0]
+	ok := false
+	if cfg.op != "ce" {
+		st.x, ok = fastRow(text, cfg.f, st.x)
+	}
+	if ok {
+		vs, err := compute(cfg, st.x, 0)
+		if err != nil {
+			return 1, fmt.Errorf("oracle: %w", err)
+		}
+		for i, v := range vs {
+			if i > 0 {
+				st.buf = append(st.buf, ' ')
+			}
+			st.buf = appendValue(st.buf, cfg.f, v.Rounded, cfg.decimal)
+		}
+	} else {
+		vals, status, err := answer(cfg, string(text))
+		if err != nil {
+			return status, err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				st.buf = append(st.buf, ' ')
+			}
+			st.buf = appendValue(st.buf, cfg.f, v, cfg.decimal)
+		}
+	}
+	st.buf = append(st.buf, '\n')
+	return 0, nil
+}
+
+// An oracleBatch is a run of consecutive input lines answered by one worker.
+type oracleBatch struct {
+	first int      // the number of its first line
+	text  []byte   // the lines, one after another
+	ends  []int    // ends[k]: the end of line k in text
+	out   []byte   // the output lines of the lines answered
+	done  chan int // closed when out (and err) are final
+	// The first line that failed, if any: its number, exit status and error. Lines after it are
+	// not answered.
+	errLine, status int
+	err             error
+}
+
+// batchBytes and batchLines bound one batch: large enough that handing it over costs little
+// beside answering it, small enough that workers share short inputs.
+const (
+	batchBytes = 64 << 10
+	batchLines = 256
+)
+
+// runOracleParallel answers sc's lines with workers goroutines and writes the output lines to
+// out in input order, up to the first failing line. It returns the number of lines read and the
+// batch holding the first failure (nil when none); sc.Err() is then the reading error, if any.
+func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, workers int) (int, *oracleBatch) {
+	jobs := make(chan *oracleBatch, workers)
+	order := make(chan *oracleBatch, 2*workers) // bounds the batches in flight
+	quit := make(chan struct{})
+	defer close(quit)
+	var lines int
+	go func() { // the reader: lines into batches, in order
+		eof := false
+		defer close(jobs)
+		defer close(order)
+		for {
+			select {
+			case <-quit: // a line failed: stop reading
+				return
+			default:
+			}
+			b := &oracleBatch{first: lines + 1, done: make(chan int)}
+			// Scan must not be called again once it has returned false: after an error it would
+			// return the rest of its buffer (the start of an over-long line) as a last line.
+			for !eof && len(b.ends) < batchLines && len(b.text) < batchBytes {
+				if !sc.Scan() {
+					eof = true
+					break
+				}
+				b.text = append(b.text, sc.Bytes()...)
+				b.ends = append(b.ends, len(b.text))
+			}
+			if len(b.ends) == 0 {
+				return
+			}
+			lines += len(b.ends)
+			select {
+			case order <- b:
+			case <-quit:
+				return
+			}
+			jobs <- b // a worker is free or will be: workers drain jobs until it closes
+		}
+	}()
+	for range workers {
+		go func() {
+			var st lineState
+			for b := range jobs {
+				start := 0
+				for k, end := range b.ends {
+					status, err := st.answerLine(cfg, b.text[start:end])
+					if err != nil {
+						b.errLine, b.status, b.err = b.first+k, status, err
+						break
+					}
+					b.out = append(b.out, st.buf...)
+					start = end
+				}
+				close(b.done)
+			}
+		}()
+	}
+	for b := range order {
+		<-b.done
+		out.Write(b.out)
+		if b.err != nil {
+			// Drain in the background so that the reader and the workers finish.
+			go func() {
+				for b := range order {
+					<-b.done
+				}
+			}()
+			return b.first + len(b.ends) - 1, b
+		}
+	}
+	return lines, nil
 }
 
 // fastRow parses line into x (reused; the result is returned) when every field is a plain
