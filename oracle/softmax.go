@@ -64,7 +64,8 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 	var pending []int
 	if fi.fast {
 		// t_i is kept in out[i].a64 until out[i] is decided.
-		t := make([]float64, len(x))
+		tp, t := getF64(len(x))
+		defer putF64(tp)
 		fr, ok := fastSum(x, ri, t)
 		S := 1 + fr.s
 		// |S − Ŝ| ≤ e_s + u·Ŝ; y = t/S has relative error ≤ epsT + |S−Ŝ|/Ŝ + u (the division).
