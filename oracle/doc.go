@@ -39,8 +39,13 @@
 //
 // A float64 evaluation with a rigorous running error bound (fast.go: math.Exp and math.Log1p are
 // assumed within 2 ulps, x_i − max is made exact with TwoSum, the sum is compensated) decides
-// nearly every fp16, bf16, fp32 and fp8 softmax, log-softmax and LSE output. Undecided elements,
-// fp64 outputs, cross-entropy and the backward passes use Ziv's strategy on interval enclosures:
+// nearly every fp16, bf16, fp32 and fp8 softmax, log-softmax and LSE output. Softmax entries it
+// leaves (values within about 2^−50 relative of a rounding boundary) are recomputed in
+// double-double (dd.go, ddsoftmax.go: exp by a reduction with a three-part ln 2, a degree-9
+// Taylor polynomial and eight squarings, relative error below 2^−86, proven from Joldes, Muller
+// and Popescu's bounds for DWPlusDW and DWTimesDW; the sum and the division add below
+// n·2^−103 + 2^−100), which decides every entry farther than about 2^−70 relative from a
+// boundary without big arithmetic. Undecided elements, fp64 outputs, cross-entropy and the backward passes use Ziv's strategy on interval enclosures:
 // every big.Float operation is rounded outward (exp by argument reduction, Taylor series and
 // squaring; log by 2·atanh; ln 2 cached per precision as an enclosure), the working precision
 // starts at p + 64 bits and rises (+64, then ×1.5) until both ends of the enclosure round to the

@@ -58,7 +58,9 @@ func lseRow(fi *fmtInfo, x []float64, out []Value, t []float64) error {
 	}
 	if fi.fast {
 		if t == nil {
-			t = make([]float64, len(x))
+			var tp *[]float64
+			tp, t = getF64(len(x))
+			defer putF64(tp)
 		}
 		if fr, ok := fastSum(x, ri, t); ok {
 			y := fr.m + fr.L
@@ -125,8 +127,9 @@ func logSoftmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) err
 	var fr fastRow
 	ok := false
 	if fi.fast {
-		t := make([]float64, len(x))
+		tp, t := getF64(len(x))
 		fr, ok = fastSum(x, ri, t)
+		putF64(tp)
 	}
 	for i, xi := range x {
 		if math.IsInf(xi, -1) {

@@ -23,7 +23,9 @@ import (
 //	len(x) = 0: an empty result
 //
 // Method: a float64 evaluation with a proven error bound (fast.go) decides most fp16, bf16, fp32
-// and fp8 outputs; the others, and every fp64 output, are decided by Ziv's loop on interval
+// and fp8 outputs; a double-double one with a proven bound near 2^−84 relative (dd.go,
+// ddsoftmax.go) decides almost all of the rest; the others, and every fp64 output, are decided
+// by Ziv's loop on interval
 // enclosures sharing one sum per precision. The error is returned only for an invalid format or
 // when the loop reaches MaxPrecision (never expected: a non-constant row's softmax is
 // transcendental).
@@ -64,7 +66,8 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 	var pending []int
 	if fi.fast {
 		// t_i is kept in out[i].a64 until out[i] is decided.
-		t := make([]float64, len(x))
+		tp, t := getF64(len(x))
+		defer putF64(tp)
 		fr, ok := fastSum(x, ri, t)
 		S := 1 + fr.s
 		// |S − Ŝ| ≤ e_s + u·Ŝ; y = t/S has relative error ≤ epsT + |S−Ŝ|/Ŝ + u (the division).
@@ -98,6 +101,9 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 				pending = append(pending, i)
 			}
 		}
+	}
+	if fi.fast && len(pending) > 0 && !noDD {
+		pending = ddSoftmax(fi, x, ri, out, pending)
 	}
 	if len(pending) == 0 {
 		return nil

@@ -32,16 +32,20 @@ const (
 // within 2^−(p+64) relative otherwise for rational results). Values of magnitude below 2^−1000000
 // (softmax entries whose logit lies more than 10^6 below the maximum) are carried as an
 // approximation within 2^−1000000 of them. The zero Value is a NaN of the invalid format.
+//
+// (The fields are ordered so that a Value takes 40 bytes, not 48: the one-byte fields share a
+// word. Long rows allocate one Value per entry, and that slice must be cleared.)
 type Value struct {
-	Format  fp.Format
 	Rounded float64 // RN(exact) in Format: NaN, ±Inf, ±0 included (E4M3 overflow = NaN)
-	Flag    fp.Flag // from rounding the exact value
 
-	kind   uint8
 	a64    float64
-	approx *big.Float
-	has64  bool    // r64 is the correctly rounded float64 of the exact value
 	r64    float64 // set where the value's construction decided it (rationals, tight enclosures)
+	approx *big.Float
+
+	Format fp.Format
+	Flag   fp.Flag // from rounding the exact value
+	kind   uint8
+	has64  bool // r64 is the correctly rounded float64 of the exact value
 }
 
 // Exact returns the approximation of the exact value (see Value), or nil when the exact value is

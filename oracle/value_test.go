@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -83,4 +84,11 @@ func TestValueFloat64MatchesFP64(t *testing.T) {
 		}
 	}
 	t.Logf("Float64 decided for %d of %d outputs", decided, total)
+}
+
+// TestValueSize pins the layout: long rows allocate a Value per entry.
+func TestValueSize(t *testing.T) {
+	if got := unsafe.Sizeof(Value{}); got != 40 {
+		t.Errorf("unsafe.Sizeof(Value{}) = %d, want 40", got)
+	}
 }

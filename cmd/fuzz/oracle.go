@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -143,29 +144,37 @@ func oracleMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runOracle(cfg, stdin, stdout, stderr)
 }
 
-// runOracle answers every line of stdin; see oracleUsage.
+// runOracle answers every line of stdin; see oracleUsage. Rows are independent, so with more
+// than one CPU (GOMAXPROCS) batches of lines are answered by that many workers and printed in
+// input order; the output bytes, the error message and the exit status are those of answering
+// the lines one after another, which is what happens with one CPU.
 func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int {
-	out := bufio.NewWriter(stdout)
+	out := bufio.NewWriterSize(stdout, 256<<10)
 	defer out.Flush()
-	sc := bufio.NewScanner(stdin)
+	sc := bufio.NewScanner(bufio.NewReaderSize(stdin, 256<<10))
 	// The limit is the larger of maxLineBytes and the initial buffer's capacity.
 	sc.Buffer(make([]byte, 0, min(64<<10, maxLineBytes)), maxLineBytes)
-	line := 0
-	for sc.Scan() {
-		line++
-		vals, status, err := answer(cfg, sc.Text())
-		if err != nil {
-			out.Flush()
-			fmt.Fprintf(stderr, "fuzz oracle: line %d: %v\n", line, err)
-			return status
+	fail := func(line, status int, err error) int {
+		out.Flush()
+		fmt.Fprintf(stderr, "fuzz oracle: line %d: %v\n", line, err)
+		return status
+	}
+	var line int
+	if workers := oracleWorkers(); workers > 1 {
+		var b *oracleBatch
+		line, b = runOracleParallel(cfg, sc, out, workers)
+		if b != nil {
+			return fail(b.errLine, b.status, b.err)
 		}
-		for i, v := range vals {
-			if i > 0 {
-				out.WriteByte(' ')
+	} else {
+		var st lineState
+		for sc.Scan() {
+			line++
+			if status, err := st.answerLine(cfg, sc.Bytes()); err != nil {
+				return fail(line, status, err)
 			}
-			out.WriteString(formatValue(cfg.f, v, cfg.decimal))
+			out.Write(st.buf)
 		}
-		out.WriteByte('\n')
 	}
 	if err := sc.Err(); err != nil {
 		out.Flush()
@@ -181,6 +190,212 @@ func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int 
 		return 1
 	}
 	return 0
+}
+
+// oracleWorkers returns the number of goroutines that answer lines (a variable for tests).
+var oracleWorkers = func() int { return runtime.GOMAXPROCS(0) }
+
+// lineState is what answering a line reuses from one line to the next.
+type lineState struct {
+	x   []float64 // the fast path's row
+	buf []byte    // the line's output
+}
+
+// answerLine sets st.buf to the output line (newline included) for the input line text, or
+// returns the exit status and the error; text is not kept.
+func (st *lineState) answerLine(cfg oracleConfig, text []byte) (int, error) {
+	st.buf = st.buf[:0]
+	ok := false
+	if cfg.op != "ce" {
+		st.x, ok = fastRow(text, cfg.f, st.x)
+	}
+	if ok {
+		vs, err := compute(cfg, st.x, 0)
+		if err != nil {
+			return 1, fmt.Errorf("oracle: %w", err)
+		}
+		for i, v := range vs {
+			if i > 0 {
+				st.buf = append(st.buf, ' ')
+			}
+			st.buf = appendValue(st.buf, cfg.f, v.Rounded, cfg.decimal)
+		}
+	} else {
+		vals, status, err := answer(cfg, string(text))
+		if err != nil {
+			return status, err
+		}
+		for i, v := range vals {
+			if i > 0 {
+				st.buf = append(st.buf, ' ')
+			}
+			st.buf = appendValue(st.buf, cfg.f, v, cfg.decimal)
+		}
+	}
+	st.buf = append(st.buf, '\n')
+	return 0, nil
+}
+
+// An oracleBatch is a run of consecutive input lines answered by one worker.
+type oracleBatch struct {
+	first int      // the number of its first line
+	text  []byte   // the lines, one after another
+	ends  []int    // ends[k]: the end of line k in text
+	out   []byte   // the output lines of the lines answered
+	done  chan int // closed when out (and err) are final
+	// The first line that failed, if any: its number, exit status and error. Lines after it are
+	// not answered.
+	errLine, status int
+	err             error
+}
+
+// batchBytes and batchLines bound one batch: large enough that handing it over costs little
+// beside answering it, small enough that workers share short inputs.
+const (
+	batchBytes = 64 << 10
+	batchLines = 256
+)
+
+// runOracleParallel answers sc's lines with workers goroutines and writes the output lines to
+// out in input order, up to the first failing line. It returns the number of lines read and the
+// batch holding the first failure (nil when none); sc.Err() is then the reading error, if any.
+func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, workers int) (int, *oracleBatch) {
+	jobs := make(chan *oracleBatch, workers)
+	order := make(chan *oracleBatch, 2*workers) // bounds the batches in flight
+	quit := make(chan struct{})
+	defer close(quit)
+	var lines int
+	go func() { // the reader: lines into batches, in order
+		eof := false
+		defer close(jobs)
+		defer close(order)
+		for {
+			select {
+			case <-quit: // a line failed: stop reading
+				return
+			default:
+			}
+			b := &oracleBatch{first: lines + 1, done: make(chan int)}
+			// Scan must not be called again once it has returned false: after an error it would
+			// return the rest of its buffer (the start of an over-long line) as a last line.
+			for !eof && len(b.ends) < batchLines && len(b.text) < batchBytes {
+				if !sc.Scan() {
+					eof = true
+					break
+				}
+				b.text = append(b.text, sc.Bytes()...)
+				b.ends = append(b.ends, len(b.text))
+			}
+			if len(b.ends) == 0 {
+				return
+			}
+			lines += len(b.ends)
+			select {
+			case order <- b:
+			case <-quit:
+				return
+			}
+			jobs <- b // a worker is free or will be: workers drain jobs until it closes
+		}
+	}()
+	for range workers {
+		go func() {
+			var st lineState
+			for b := range jobs {
+				start := 0
+				for k, end := range b.ends {
+					status, err := st.answerLine(cfg, b.text[start:end])
+					if err != nil {
+						b.errLine, b.status, b.err = b.first+k, status, err
+						break
+					}
+					b.out = append(b.out, st.buf...)
+					start = end
+				}
+				close(b.done)
+			}
+		}()
+	}
+	for b := range order {
+		<-b.done
+		out.Write(b.out)
+		if b.err != nil {
+			// Drain in the background so that the reader and the workers finish.
+			go func() {
+				for b := range order {
+					<-b.done
+				}
+			}()
+			return b.first + len(b.ends) - 1, b
+		}
+	}
+	return lines, nil
+}
+
+// fastRow parses line into x (reused; the result is returned) when every field is a plain
+// literal that parseExact reads exactly, or one of nan, inf, +inf, -inf, and is a value of f,
+// and the line is ASCII and not blank. It allocates nothing. Otherwise ok is false and the
+// caller parses the line with parseLine and number.inFormat, which give the same values
+// wherever fastRow succeeds (the fields are split at the same ASCII white space as
+// strings.Fields, and a member of f is taken as it is, -round or not), and the error messages.
+func fastRow(line []byte, f fp.Format, x []float64) ([]float64, bool) {
+	x = x[:0]
+	for i := 0; i < len(line); {
+		c := line[i]
+		if c >= 0x80 {
+			return x, false // strings.Fields splits at Unicode white space too
+		}
+		if asciiSpace(c) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(line) && !asciiSpace(line[j]) {
+			if line[j] >= 0x80 {
+				return x, false
+			}
+			j++
+		}
+		field := line[i:j]
+		i = j
+		if len(field) > maxFieldLen {
+			return x, false
+		}
+		var v float64
+		switch string(field) { // no allocation: the conversion is only compared
+		case "nan":
+			v = math.NaN()
+		case "inf", "+inf":
+			v = math.Inf(1)
+		case "-inf":
+			v = math.Inf(-1)
+		default:
+			var ok bool
+			if v, ok = parseExact(field); !ok {
+				return x, false
+			}
+		}
+		if !member(f, v) {
+			return x, false
+		}
+		x = append(x, v)
+	}
+	return x, len(x) > 0
+}
+
+// asciiSpace reports whether c is one of the ASCII white space bytes of strings.Fields.
+func asciiSpace(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r'
+}
+
+// member reports whether the float64 v is a value of f: f.Contains, with the float32 conversion
+// for fp32 (exact exactly for fp32 values; out of range it gives ±Inf, which differs from a
+// finite v, and ±Inf are fp32 values).
+func member(f fp.Format, v float64) bool {
+	if f == fp.FP32 && !math.IsNaN(v) {
+		return float64(float32(v)) == v
+	}
+	return f.Contains(v)
 }
 
 // answer computes one line's outputs. On error it also returns the exit
@@ -222,19 +437,7 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 			return nil, 2, newFieldError(field, n.text, err.Error())
 		}
 	}
-	var vs []oracle.Value
-	switch cfg.op {
-	case "lse":
-		var v oracle.Value
-		v, err = oracle.LSE(cfg.f, x)
-		vs = []oracle.Value{v}
-	case "softmax":
-		vs, err = oracle.Softmax(cfg.f, x, cfg.pol)
-	case "logsoftmax":
-		vs, err = oracle.LogSoftmax(cfg.f, x, cfg.pol)
-	case "ce":
-		vs, err = oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
-	}
+	vs, err := compute(cfg, x, target)
 	if err != nil {
 		return nil, 1, fmt.Errorf("oracle: %w", err)
 	}
@@ -243,6 +446,30 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 		res[i] = v.Rounded
 	}
 	return res, 0, nil
+}
+
+// compute runs the oracle on one row of values of cfg.f (target: ce's class).
+func compute(cfg oracleConfig, x []float64, target int) ([]oracle.Value, error) {
+	switch cfg.op {
+	case "lse":
+		v, err := oracle.LSE(cfg.f, x)
+		return []oracle.Value{v}, err
+	case "softmax":
+		return oracle.Softmax(cfg.f, x, cfg.pol)
+	case "logsoftmax":
+		return oracle.LogSoftmax(cfg.f, x, cfg.pol)
+	case "ce":
+		return oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
+	}
+	return nil, fmt.Errorf("unknown operation %q", cfg.op)
+}
+
+// appendValue appends formatValue(f, v, decimal) to b; the hex form without a string.
+func appendValue(b []byte, f fp.Format, v float64, decimal bool) []byte {
+	if !decimal && !math.IsNaN(v) && !math.IsInf(v, 0) {
+		return strconv.AppendFloat(b, v, 'x', -1, 64)
+	}
+	return append(b, formatValue(f, v, decimal)...)
 }
 
 // formatValue prints v, a value of f: "nan", "inf", "-inf", or a hex float

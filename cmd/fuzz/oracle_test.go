@@ -2,9 +2,13 @@ package main
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/ulpcheck/ulpcheck/fp"
 )
 
 // runCLI runs fuzz in-process with the given arguments and stdin.
@@ -128,4 +132,62 @@ func Example_oracle() {
 	// 0x1p-02 0x1p-02 0x1p-02 0x1p-02
 	// 0x1.138p-02 0x1.764p-01
 	// nan nan
+}
+
+// TestOracleParallelMatchesSequential answers inputs of many batches (rows of every kind, blank
+// lines, specials, rows that take the general path) with 1, 2 and 3 workers and requires the same
+// stdout, stderr and exit status, also when a line in the middle is bad input or too long.
+func TestOracleParallelMatchesSequential(t *testing.T) {
+	defer func(f func() int, n int) { oracleWorkers, maxLineBytes = f, n }(oracleWorkers, maxLineBytes)
+	maxLineBytes = 4096
+	r := rand.New(rand.NewPCG(3, 4))
+	var lines []string
+	for i := range 1500 {
+		switch {
+		case i%97 == 0:
+			lines = append(lines, "")
+		case i%89 == 0:
+			lines = append(lines, "-inf -inf\t1 nan")
+		case i%83 == 0:
+			lines = append(lines, "1 2.5 \u00a0 3") // Unicode space: the general path
+		default:
+			var sb strings.Builder
+			for j := range 1 + r.IntN(40) {
+				if j > 0 {
+					sb.WriteByte(' ')
+				}
+				v, _ := fp.FP16.RoundFloat64(r.Float64()*30 - 15)
+				sb.WriteString(strconv.FormatFloat(v, 'x', -1, 64))
+			}
+			lines = append(lines, sb.String())
+		}
+	}
+	inputs := map[string]string{"clean": strings.Join(lines, "\n") + "\n"}
+	bad := append([]string(nil), lines...)
+	bad[1100] = "1 0.1 2" // not an fp16 value
+	inputs["bad field"] = strings.Join(bad, "\n") + "\n"
+	long := append([]string(nil), lines...)
+	long[1200] = strings.Repeat("1 ", 3000)
+	inputs["long line"] = strings.Join(long, "\n")
+	for name, in := range inputs {
+		for _, op := range []string{"softmax", "lse"} {
+			var want [3]string
+			for _, w := range []int{1, 2, 3} {
+				oracleWorkers = func() int { return w }
+				code, stdout, stderr := runCLI([]string{"oracle", "-op", op, "-format", "fp16"}, in)
+				got := [3]string{strconv.Itoa(code), stdout, stderr}
+				if w == 1 {
+					want = got
+					if name != "clean" && (code != 2 || stderr == "") || name == "clean" && code != 0 {
+						t.Fatalf("%s, %s, one worker: status %d, stderr %q", name, op, code, stderr)
+					}
+					continue
+				}
+				if got != want {
+					t.Errorf("%s, %s, %d workers: status %s, %d bytes out, stderr %q; one worker: status %s, %d bytes, stderr %q",
+						name, op, w, got[0], len(got[1]), got[2], want[0], len(want[1]), want[2])
+				}
+			}
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -28,13 +29,14 @@ const maxFieldLen = 1024
 type number struct {
 	text    string
 	val     float64  // strconv.ParseFloat's correctly rounded float64
-	rat     *big.Rat // exact value; nil for specials and out-of-range literals
+	rat     *big.Rat // exact value; nil for specials, out-of-range literals and exact64 ones
 	special bool     // NaN or an infinity written as such
+	exact64 bool     // the literal is exactly val (found by parseExact; rat left nil)
 }
 
 // isFloat64 reports whether the literal is exactly a float64 (specials included).
 func (n number) isFloat64() bool {
-	if n.special {
+	if n.special || n.exact64 {
 		return true
 	}
 	if n.rat == nil {
@@ -87,6 +89,9 @@ func parseNumber(s string) (number, error) {
 	if len(s) > maxFieldLen {
 		return number{}, fmt.Errorf("longer than %d bytes", maxFieldLen)
 	}
+	if v, ok := parseExact(s); ok {
+		return number{text: s, val: v, exact64: true}, nil
+	}
 	v, err := strconv.ParseFloat(s, 64)
 	rangeErr := false
 	if err != nil {
@@ -109,6 +114,146 @@ func parseNumber(s string) (number, error) {
 	}
 	n.rat = r
 	return n, nil
+}
+
+// parseExact parses s when it is a literal of one of the plain forms
+//
+//	[+-] D{1,15}                    (a decimal integer below 10^15)
+//	[+-] 0x H+ [. H+] p [+-] D+     (x or X, p or P; H a hex digit, D a decimal digit)
+//
+// whose value is exactly a float64, and returns that value: the value strconv.ParseFloat returns
+// for it, since ParseFloat rounds correctly and the literal needs no rounding. Anything else
+// (underscores, decimal fractions or exponents, more than 53 significant bits, bits below
+// 2^−1074, overflow, a binary exponent beyond ±10^6) gives ok = false and is left to the general
+// path, so that the grammar and the error messages stay strconv's and big.Rat's alone. It reads
+// the digits once and allocates nothing: the fast path for the CLI's own output format.
+func parseExact[T string | []byte](s T) (v float64, ok bool) {
+	i, neg := 0, false
+	if i < len(s) && (s[i] == '+' || s[i] == '-') {
+		neg = s[i] == '-'
+		i++
+	}
+	if len(s)-i >= 1 && len(s)-i <= 15 && (len(s)-i < 2 || s[i+1]|0x20 != 'x') {
+		n := 0
+		for ; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		v = float64(n) // exact: n < 10^15 < 2^53
+		if neg {
+			v = -v
+		}
+		return v, true
+	}
+	return parseHexDigits(s, i, neg)
+}
+
+// hexDigit maps a byte to its hexadecimal digit value, or to 0xff.
+var hexDigit = func() (t [256]uint8) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for c := '0'; c <= '9'; c++ {
+		t[c] = uint8(c - '0')
+	}
+	for c := 'a'; c <= 'f'; c++ {
+		t[c] = uint8(c-'a') + 10
+		t[c-'a'+'A'] = uint8(c-'a') + 10
+	}
+	return t
+}()
+
+// parseHexDigits is parseExact's hexadecimal case, from s[i] on (the sign consumed).
+func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool) {
+	if len(s)-i < 4 || s[i] != '0' || s[i+1]|0x20 != 'x' {
+		return 0, false
+	}
+	i += 2
+	// value = mant · 16^extra · 2^(pexp − 4·frac): mant takes every digit while it is below 2^60;
+	// past that, a zero digit only counts in extra, and a nonzero one would make the significant
+	// bits span more than 56, so the literal is not a float64.
+	var mant uint64
+	extra, frac, digits := 0, 0, 0
+	point := false
+	for ; i < len(s); i++ {
+		c := s[i]
+		d := uint64(hexDigit[c])
+		if d > 15 {
+			if c == '.' && !point && digits > 0 {
+				point = true
+				if i+1 >= len(s) || s[i+1]|0x20 == 'p' {
+					return 0, false // "0x1.p0": valid for strconv, but left to it
+				}
+				continue
+			}
+			break
+		}
+		digits++
+		if point {
+			frac++
+		}
+		switch {
+		case mant < 1<<60:
+			mant = mant<<4 | d
+		case d == 0:
+			extra++
+		default:
+			return 0, false
+		}
+	}
+	if digits == 0 || i+1 >= len(s) || s[i]|0x20 != 'p' {
+		return 0, false
+	}
+	i++
+	eneg := false
+	if s[i] == '+' || s[i] == '-' {
+		eneg = s[i] == '-'
+		i++
+	}
+	if i >= len(s) {
+		return 0, false
+	}
+	pexp := 0
+	for ; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' || pexp > 1e6 {
+			return 0, false
+		}
+		pexp = pexp*10 + int(c-'0')
+	}
+	if eneg {
+		pexp = -pexp
+	}
+	if mant == 0 {
+		if neg {
+			return math.Copysign(0, -1), true
+		}
+		return 0, true
+	}
+	e := pexp - 4*frac + 4*extra // value = mant · 2^e
+	tz := bits.TrailingZeros64(mant)
+	mant >>= uint(tz)
+	e += tz
+	bl := bits.Len64(mant)
+	if bl > 53 || e < -1074 || e+bl-1 > 1023 {
+		return 0, false
+	}
+	// mant · 2^e is a float64 (at most 53 bits, the lowest at or above 2^−1074, the highest at or
+	// below 2^1023), so each product by a power of two below is exact; e ≤ 1023 since bl ≥ 1.
+	v = float64(mant)
+	if e < -1022 {
+		v *= math.Float64frombits(uint64(1023+e+64) << 52)
+		v *= 0x1p-64
+	} else {
+		v *= math.Float64frombits(uint64(1023+e) << 52)
+	}
+	if neg {
+		v = -v
+	}
+	return v, true
 }
 
 // mantissaIsZero reports whether the digits of a syntactically valid finite

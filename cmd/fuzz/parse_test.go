@@ -3,6 +3,7 @@ package main
 import (
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -163,4 +164,165 @@ func FuzzParseLine(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParseExact checks the fast path against strconv.ParseFloat and big.Rat: whenever
+// parseExact accepts a literal, ParseFloat must accept it with the same bits and big.Rat must
+// find the literal exactly equal to them; and it must accept every float64's shortest hex form
+// (the CLI's own output), so that the fast path is taken where it matters.
+func TestParseExact(t *testing.T) {
+	check := func(s string) bool {
+		v, ok := parseExact(s)
+		if !ok {
+			return false
+		}
+		w, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(v) != math.Float64bits(w) {
+			t.Errorf("parseExact(%q) = %v (%#016x), ParseFloat gives %v (%#016x), %v", s, v, math.Float64bits(v), w, math.Float64bits(w), err)
+			return true
+		}
+		r, rok := new(big.Rat).SetString(s)
+		if !rok || v != 0 && r.Cmp(new(big.Rat).SetFloat64(v)) != 0 || v == 0 && r.Sign() != 0 {
+			t.Errorf("parseExact(%q) = %v, but the literal is not exactly that float64", s, v)
+		}
+		return true
+	}
+	fixed := []struct {
+		s      string
+		ok     bool
+		reason string
+	}{
+		{"0x1p+00", true, "one"},
+		{"-0x1.8p+03", true, "negative, fraction"},
+		{"+0X1.8P3", true, "upper case, plus sign, short exponent"},
+		{"0x1p-1074", true, "smallest subnormal"},
+		{"0x0.0000000000001p-1022", true, "smallest subnormal, unnormalised"},
+		{"0x1p-1075", false, "below the smallest subnormal: rounds"},
+		{"0x1.fffffffffffffp+1023", true, "largest finite"},
+		{"0x1p+1024", false, "overflow: strconv's range error"},
+		{"0x1.00000000000008p0", false, "54 significant bits"},
+		{"0x1.00000000000000000000p0", true, "trailing zeros beyond 64 bits"},
+		{"0x0000000000000000000001p0", true, "leading zeros beyond 64 bits"},
+		{"0x100000000000000000000p-80", true, "2^80 · 2^−80"},
+		{"-0x0p+00", true, "negative zero"},
+		{"0x0p99999999", false, "huge exponent left to strconv"},
+		{"0x1.8", false, "no exponent"},
+		{"0x1.p0", false, "point without fraction digits left to strconv"},
+		{"0x.8p1", false, "no integer digit left to strconv"},
+		{"0x1_0p0", false, "underscores left to strconv"},
+		{"0x1p", false, "empty exponent"},
+		{"0x1p+", false, "sign without exponent digits"},
+		{"0xp0", false, "no digits"},
+		{"1.5", false, "decimal fraction left to strconv"},
+		{"-0", true, "negative zero integer"},
+		{"+0012", true, "leading zeros"},
+		{"999999999999999", true, "15 digits"},
+		{"1000000000000000", false, "16 digits left to the general path"},
+		{"1e3", false, "decimal exponent left to strconv"},
+		{"-", false, "sign only"},
+		{"", false, "empty"},
+		{"0x1g", false, "not a hex digit"},
+		{"0x1p0 ", false, "trailing junk"},
+	}
+	for _, tc := range fixed {
+		if got := check(tc.s); got != tc.ok {
+			t.Errorf("parseExact(%q) ok = %v, want %v (%s)", tc.s, got, tc.ok, tc.reason)
+		}
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 200000
+	if testing.Short() {
+		n = 20000
+	}
+	for range n {
+		var v float64
+		switch r.IntN(3) {
+		case 0:
+			v = math.Float64frombits(r.Uint64())
+		case 1:
+			v = float64(math.Float32frombits(r.Uint32()))
+		default:
+			v = math.Float64frombits(r.Uint64() & 0x000fffffffffffff) // subnormal
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		s := strconv.FormatFloat(v, 'x', -1, 64)
+		if !check(s) {
+			t.Fatalf("parseExact(%q) refused a float64's shortest hex form", s)
+		}
+		// Other spellings of the same or nearby values: fixed digit counts (13 digits is exact,
+		// fewer may round in FormatFloat but the literal is still checked for what it says).
+		check(strconv.FormatFloat(v, 'X', r.IntN(20), 64))
+		// Random strings over the literal's alphabet.
+		b := make([]byte, 1+r.IntN(12))
+		const alpha = "0x1.fp+-8aX_P0"
+		for i := range b {
+			b[i] = alpha[r.IntN(len(alpha))]
+		}
+		check(string(b))
+		check("0x" + string(b))
+	}
+}
+
+// TestFastRowMatchesGeneral draws lines from tokens that exercise every branch of fastRow and
+// the general path (members and non-members of each format, specials in several spellings,
+// decimal and hex literals, Unicode and ASCII white space, over-long fields) and requires that
+// wherever fastRow accepts a line, parseLine and inFormat (with and without -round) accept it
+// too and give the same values, bit for bit.
+func TestFastRowMatchesGeneral(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	tokens := []string{"0", "-0", "1", "-3", "12", "0x1p+00", "0x1.8p+03", "-0x1.8p-01", "0x1p-24", "0x1p-149",
+		"0x1p-1074", "0x1.ffep+15", "0x1.ffcp+15", "0x1.fep+127", "0x1.fffffep+127", "0x1p+128", "0x1.002p+00",
+		"0x1.000002p+00", "0x1.0000000000001p+00", "nan", "NaN", "inf", "+inf", "-inf", "Inf", "infinity",
+		"0.5", "0.1", "1e3", "1_0", "abc", "0x1.8", "448", "464", "57344", "0x1p-9", "0x1p-16",
+		"0x" + strings.Repeat("0", maxFieldLen) + "1p0"}
+	seps := []string{" ", "  ", "\t", "\v", "\f", "\r", "\u00a0", "\u0085", "\u2003"}
+	accepted := 0
+	for range 20000 {
+		k := 1 + r.IntN(5)
+		var sb strings.Builder
+		if r.IntN(4) == 0 {
+			sb.WriteString(seps[r.IntN(len(seps))])
+		}
+		for j := range k {
+			if j > 0 {
+				sb.WriteString(seps[r.IntN(len(seps))])
+			}
+			tok := tokens[r.IntN(len(tokens))]
+			if r.IntN(3) == 0 {
+				v := math.Float64frombits(r.Uint64())
+				if r.IntN(2) == 0 {
+					v = float64(math.Float32frombits(r.Uint32()))
+				}
+				tok = strconv.FormatFloat(v, 'x', -1, 64)
+			}
+			sb.WriteString(tok)
+		}
+		line := sb.String()
+		for _, f := range fp.Formats() {
+			x, ok := fastRow([]byte(line), f, nil)
+			if !ok {
+				continue
+			}
+			accepted++
+			nums, err := parseLine(line)
+			if err != nil || len(nums) != len(x) {
+				t.Fatalf("fastRow(%q, %v) accepted %d values; parseLine gives %d, %v", line, f, len(x), len(nums), err)
+			}
+			for _, round := range []bool{false, true} {
+				for i, n := range nums {
+					v, err := n.inFormat(f, round)
+					same := math.Float64bits(v) == math.Float64bits(x[i]) || math.IsNaN(v) && math.IsNaN(x[i])
+					if err != nil || !same {
+						t.Fatalf("fastRow(%q, %v)[%d] = %v (%#016x); inFormat(round %v) gives %v (%#016x), %v",
+							line, f, i, x[i], math.Float64bits(x[i]), round, v, math.Float64bits(v), err)
+					}
+				}
+			}
+		}
+	}
+	if accepted < 1000 {
+		t.Errorf("fastRow accepted only %d lines: the fast path is not exercised", accepted)
+	}
 }

@@ -1,0 +1,141 @@
+package main
+
+// This file benchmarks "fuzz oracle" as a whole process against the oracle in process on the
+// same rows, in one run, and reports the ratio (b.ReportMetric), as issue 11 asks.
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+	"github.com/ulpcheck/ulpcheck/oracle"
+)
+
+// hexRows returns rows×n fp32 logits uniform in [−20, 20] from a fixed seed and the same rows as
+// "fuzz oracle" input: one line per row, hex floats in strconv's shortest form.
+func hexRows(rows, n int, seed uint64) ([][]float64, []byte) {
+	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
+	xs := make([][]float64, rows)
+	var buf []byte
+	for i := range xs {
+		xs[i] = make([]float64, n)
+		for j := range xs[i] {
+			xs[i][j], _ = fp.FP32.RoundFloat64(r.Float64()*40 - 20)
+			if j > 0 {
+				buf = append(buf, ' ')
+			}
+			buf = strconv.AppendFloat(buf, xs[i][j], 'x', -1, 64)
+		}
+		buf = append(buf, '\n')
+	}
+	return xs, buf
+}
+
+// buildFuzz builds the fuzz command into dir and returns the binary's path.
+func buildFuzz(tb testing.TB, dir string) string {
+	tb.Helper()
+	bin := filepath.Join(dir, "fuzz")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// BenchmarkOracleProcess runs `fuzz oracle -op softmax -format fp32` as a process on 400 rows of
+// 1024 fp32 hex floats and oracle.Softmax in process on the same rows, alternately in one run,
+// and reports both times and their ratio (target ≤ 2). The process's output is checked against
+// the in-process results, formatted as the command documents.
+func BenchmarkOracleProcess(b *testing.B) {
+	bin := buildFuzz(b, b.TempDir())
+	xs, input := hexRows(400, 1024, 11)
+	var want bytes.Buffer
+	inProcess := func() time.Duration {
+		t := time.Now()
+		for _, x := range xs {
+			if _, err := oracle.Softmax(fp.FP32, x, fp.MaskNaN); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(t)
+	}
+	for _, x := range xs {
+		vs, err := oracle.Softmax(fp.FP32, x, fp.MaskNaN)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for j, v := range vs {
+			if j > 0 {
+				want.WriteByte(' ')
+			}
+			want.WriteString(formatValue(fp.FP32, v.Rounded, false))
+		}
+		want.WriteByte('\n')
+	}
+	// stdin and stdout are files, as with a shell's redirections, so that no goroutine of this
+	// process copies the bytes while the command runs.
+	dir := b.TempDir()
+	inPath, outPath := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
+	if err := os.WriteFile(inPath, input, 0o644); err != nil {
+		b.Fatal(err)
+	}
+	run := func(env ...string) time.Duration {
+		in, err := os.Open(inPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer in.Close()
+		out, err := os.Create(outPath)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer out.Close()
+		cmd := exec.Command(bin, "oracle", "-op", "softmax", "-format", "fp32")
+		cmd.Env = append(os.Environ(), env...)
+		var errb bytes.Buffer
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, &errb
+		t0 := time.Now()
+		err = cmd.Run()
+		d := time.Since(t0)
+		if err != nil {
+			b.Fatalf("fuzz oracle: %v\n%s", err, errb.String())
+		}
+		if got, err := os.ReadFile(outPath); err != nil || !bytes.Equal(got, want.Bytes()) {
+			b.Fatalf("fuzz oracle output differs from the in-process oracle's (%d bytes, want %d, %v)", len(got), want.Len(), err)
+		}
+		return d
+	}
+	var tp, tp1, ti time.Duration
+	n := 0
+	for b.Loop() {
+		ti += inProcess()
+		tp += run()
+		tp1 += run("GOMAXPROCS=1")
+		n++
+	}
+	b.ReportMetric(float64(tp1.Nanoseconds())/float64(n)/1e6, "process-1cpu-ms")
+	b.ReportMetric(float64(tp1)/float64(ti), "ratio-1cpu")
+	b.ReportMetric(float64(tp.Nanoseconds())/float64(n)/1e6, "process-ms")
+	b.ReportMetric(float64(ti.Nanoseconds())/float64(n)/1e6, "inprocess-ms")
+	b.ReportMetric(float64(tp)/float64(ti), "ratio")
+}
+
+// BenchmarkRunOracle runs the command's loop in process on the rows of BenchmarkOracleProcess
+// (for -cpuprofile: parsing, checking and printing without the process start).
+func BenchmarkRunOracle(b *testing.B) {
+	_, input := hexRows(400, 1024, 11)
+	cfg := oracleConfig{op: "softmax", f: fp.FP32, pol: fp.MaskNaN}
+	for b.Loop() {
+		var errb bytes.Buffer
+		if code := runOracle(cfg, bytes.NewReader(input), io.Discard, &errb); code != 0 {
+			b.Fatalf("runOracle: status %d\n%s", code, errb.String())
+		}
+	}
+}
