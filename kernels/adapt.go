@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
 	"time"
 
 	"github.com/x448/float16"
@@ -98,17 +99,6 @@ func guardNaN[E Elem]() E {
 
 const guardCells = 8
 
-// guarded allocates n elements surrounded by guard cells; the returned slice's capacity reaches
-// into the trailing guard, so that a kernel that reslices beyond its output writes into it.
-func guarded[E Elem](n int) (buf, out []E) {
-	buf = make([]E, n+2*guardCells)
-	g := guardNaN[E]()
-	for i := range buf {
-		buf[i] = g
-	}
-	return buf, buf[guardCells : guardCells+n]
-}
-
 // checkGuards returns the index (relative to the output start) of a guard cell that changed.
 func checkGuards[E Elem](buf []E, n int) (int, bool) {
 	g := bitsOf(guardNaN[E]())
@@ -121,17 +111,6 @@ func checkGuards[E Elem](buf []E, n int) (int, bool) {
 		}
 	}
 	return 0, true
-}
-
-func toNative[E Elem](x []float64) []E {
-	if x == nil {
-		return nil
-	}
-	d := make([]E, len(x))
-	for i, v := range x {
-		d[i] = ToNative[E](v)
-	}
-	return d
 }
 
 func sameNative[E Elem](a, b []E) (int, bool) {
@@ -188,16 +167,74 @@ func newKernel[E Elem](name string, op Op, batch bool, opts []Option) *Kernel {
 	return k
 }
 
-// run converts the inputs to E, calls body with a guarded output of n elements, and checks that
-// the native inputs are unchanged and that no guard cell was written.
-func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E) error) ([]float64, error) {
-	nat := make([][]E, len(ins))
-	saved := make([][]E, len(ins))
-	for i, s := range ins {
-		nat[i] = toNative[E](s)
-		saved[i] = append([]E(nil), nat[i]...)
+// scratch holds the native buffers of one call, reused from call to call through scratchPool:
+// the inputs converted to E, their saved copies and the guarded output.
+type scratch[E Elem] struct {
+	nat, saved [][]E
+	buf        []E
+}
+
+var scratchPools [4]sync.Pool // one per element type, in the order of Elem
+
+func scratchPool[E Elem]() *sync.Pool {
+	var z E
+	switch any(z).(type) {
+	case float32:
+		return &scratchPools[0]
+	case float64:
+		return &scratchPools[1]
+	case float16.Float16:
+		return &scratchPools[2]
 	}
-	buf, dst := guarded[E](n)
+	return &scratchPools[3]
+}
+
+func getScratch[E Elem]() *scratch[E] {
+	if s, ok := scratchPool[E]().Get().(*scratch[E]); ok {
+		return s
+	}
+	return &scratch[E]{}
+}
+
+// guardedIn returns n elements surrounded by guard cells, in s.buf; the returned slice's capacity
+// reaches into the trailing guard, so that a kernel that reslices beyond its output writes into it.
+func (s *scratch[E]) guardedIn(n int) (buf, out []E) {
+	if cap(s.buf) < n+2*guardCells {
+		s.buf = make([]E, n+2*guardCells)
+	}
+	buf = s.buf[: n+2*guardCells : n+2*guardCells]
+	g := guardNaN[E]()
+	for i := range buf {
+		buf[i] = g
+	}
+	return buf, buf[guardCells : guardCells+n]
+}
+
+// run converts the inputs to E, calls body with a guarded output of n elements, and checks that
+// the native inputs are unchanged and that no guard cell was written. The native buffers are
+// reused from call to call; only the returned outputs are allocated.
+func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E) error) ([]float64, error) {
+	s := getScratch[E]()
+	for len(s.nat) < len(ins) {
+		s.nat, s.saved = append(s.nat, nil), append(s.saved, nil)
+	}
+	nat, saved := s.nat[:len(ins)], s.saved[:len(ins)]
+	for i, x := range ins {
+		if x == nil {
+			nat[i], saved[i] = nil, nil
+			continue
+		}
+		d := nat[i]
+		if cap(d) < len(x) {
+			d = make([]E, len(x))
+		}
+		d = d[:len(x)]
+		for j, v := range x {
+			d[j] = ToNative[E](v)
+		}
+		nat[i], saved[i] = d, append(saved[i][:0], d...)
+	}
+	buf, dst := s.guardedIn(n)
 	if err := body(dst, nat); err != nil {
 		return nil, err
 	}
@@ -213,6 +250,7 @@ func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E
 	for i, v := range dst {
 		out[i] = FromNative(v)
 	}
+	scratchPool[E]().Put(s)
 	return out, nil
 }
 
@@ -221,7 +259,8 @@ func row[E Elem](s []E, r, cols int) []E { return s[r*cols : (r+1)*cols : (r+1)*
 // guardedRow calls fn with a fresh guarded output for row r of dst (so that a row kernel that
 // writes past its row hits a guard cell, not the next row), then copies it into place.
 func guardedRow[E Elem](k *Kernel, dst []E, r, cols int, fn func(d []E) error) error {
-	buf, d := guarded[E](cols)
+	s := getScratch[E]()
+	buf, d := s.guardedIn(cols)
 	if err := fn(d); err != nil {
 		return err
 	}
@@ -229,6 +268,7 @@ func guardedRow[E Elem](k *Kernel, dst []E, r, cols int, fn func(d []E) error) e
 		return &ContractError{Kernel: k.Name, Kind: ContractOutOfBounds, Index: r*cols + i, Detail: fmt.Sprintf("row %d: guard cell %d (relative to the row's output) was written", r, i)}
 	}
 	copy(dst[r*cols:(r+1)*cols], d)
+	scratchPool[E]().Put(s)
 	return nil
 }
 

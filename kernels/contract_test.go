@@ -81,3 +81,66 @@ func TestNativeRoundTrip(t *testing.T) {
 		}
 	}
 }
+
+// TestRunnerAfterHangAndPanic checks the runners behind Call: a call after a timeout, a panic
+// and a cancelled context runs normally on a sound runner; the kernel's context is cancelled when
+// its call times out; the caller's cancellation ends a call at once; and calls in a row reuse a
+// runner instead of starting a goroutine each.
+func TestRunnerAfterHangAndPanic(t *testing.T) {
+	a := &Args{Rows: 1, Cols: 3, X: []float64{1, 2, 3}}
+	good := Softmax("good", func(dst, x []float32) { shiftedSoftmax(dst, x) })
+	want, err := good.Call(context.Background(), a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled := make(chan error, 1)
+	hang := &Kernel{Name: "hang", Op: OpSoftmax, In: fp.FP32, Timeout: 20 * time.Millisecond,
+		Fn: func(ctx context.Context, a *Args) ([]float64, error) {
+			<-ctx.Done()
+			cancelled <- ctx.Err()
+			return nil, ctx.Err()
+		}}
+	boom := Softmax("panic", func(dst, x []float32) { panic("boom") })
+	check := func(when string) {
+		t.Helper()
+		got, err := good.Call(context.Background(), a)
+		if err != nil || len(got) != len(want) {
+			t.Fatalf("%s: Call = %v, %v; want %v", when, got, err, want)
+		}
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%s: output %d = %x, want %x", when, i, got[i], want[i])
+			}
+		}
+	}
+	var ce *ContractError
+	if _, err := hang.Call(context.Background(), a); !errors.As(err, &ce) || ce.Kind != ContractTimeout {
+		t.Fatalf("hang: %v, want a timeout", err)
+	}
+	select {
+	case err := <-cancelled:
+		if err == nil {
+			t.Fatal("the timed-out call's context ended without an error")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the timed-out call's context was not cancelled")
+	}
+	check("after a timeout")
+	if _, err := boom.Call(context.Background(), a); !errors.As(err, &ce) || ce.Kind != ContractPanic || len(ce.Stack) == 0 {
+		t.Fatalf("panic: %v, want a contract panic with a stack", err)
+	}
+	check("after a panic")
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(10 * time.Millisecond); cancel() }()
+	slow := &Kernel{Name: "slow", Op: OpSoftmax, In: fp.FP32, Fn: func(ctx context.Context, a *Args) ([]float64, error) {
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}}
+	if _, err := slow.Call(ctx, a); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled caller: %v, want context.Canceled", err)
+	}
+	check("after a cancelled call")
+	if n := testing.AllocsPerRun(100, func() { good.Call(context.Background(), a) }); n > 1 {
+		t.Errorf("a checked call allocates %v times, want ≤ 1 (its outputs; a goroutine, timer or input copy per call?)", n)
+	}
+}

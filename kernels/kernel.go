@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -294,70 +293,50 @@ func (e *ContractError) Unwrap() error { return e.Err }
 
 // Call runs the kernel once on a and checks the call's contract. It returns the outputs, or a
 // *ContractError, or an error wrapping ErrUnsupported when the kernel declines the case, or the
-// context's error when ctx ends first. A call that times out leaves its goroutine running (Go
-// cannot kill it); the external-process adapter is the robust option for kernels that may hang.
+// context's error when ctx ends first.
+//
+// The call runs on a runner goroutine that lives across calls (runner.go), not on a goroutine
+// and a timer made for it: the caller waits for the result under the runner's watchdog timer,
+// which only acts on a hang. A call that times out, or whose ctx ends first, abandons its runner:
+// the context the kernel sees is cancelled, and the runner's goroutine keeps running until the
+// kernel returns (Go cannot kill it); the external-process adapter is the robust option for
+// kernels that may hang.
 func (k *Kernel) Call(ctx context.Context, a *Args) ([]float64, error) {
-	saved := cloneArgs(a)
 	timeout := k.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	type result struct {
-		out []float64
-		err error
-	}
-	done := make(chan result, 1)
-	cctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	go func() {
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{err: &ContractError{Kernel: k.Name, Kind: ContractPanic, Index: -1, Detail: fmt.Sprint(r), Stack: debug.Stack()}}
-			}
-		}()
-		out, err := k.Fn(cctx, a)
-		done <- result{out, err}
-	}()
-	var r result
-	select {
-	case r = <-done:
-	case <-cctx.Done():
+	r := getRunner()
+	r.save(a)
+	out, err, ok := r.call(ctx, k, a, timeout)
+	if !ok {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, &ContractError{Kernel: k.Name, Kind: ContractTimeout, Index: -1, Detail: fmt.Sprintf("no result after %v (its goroutine leaks)", timeout)}
 	}
-	if r.err != nil {
+	defer putRunner(r)
+	if err != nil {
 		var ce *ContractError
 		switch {
-		case errors.As(r.err, &ce), errors.Is(r.err, ErrUnsupported):
-			return nil, r.err
+		case errors.As(err, &ce), errors.Is(err, ErrUnsupported):
+			return nil, err
 		}
-		return nil, &ContractError{Kernel: k.Name, Kind: ContractReturnedError, Index: -1, Detail: r.err.Error(), Err: r.err}
+		return nil, &ContractError{Kernel: k.Name, Kind: ContractReturnedError, Index: -1, Detail: err.Error(), Err: err}
 	}
-	if i, ok := sameArgs(saved, a); !ok {
+	if i, ok := sameArgs(r.saved, a); !ok {
 		return nil, &ContractError{Kernel: k.Name, Kind: ContractInputModified, Index: i, Detail: "an input slice differs bitwise after the call"}
 	}
-	if n := k.OutLen(a); len(r.out) != n {
-		return nil, &ContractError{Kernel: k.Name, Kind: ContractLength, Index: -1, Detail: fmt.Sprintf("%d outputs, want %d", len(r.out), n)}
+	if n := k.OutLen(a); len(out) != n {
+		return nil, &ContractError{Kernel: k.Name, Kind: ContractLength, Index: -1, Detail: fmt.Sprintf("%d outputs, want %d", len(out), n)}
 	}
-	out := k.OutFormat()
-	for i, v := range r.out {
-		if !out.Contains(v) {
-			return nil, &ContractError{Kernel: k.Name, Kind: ContractNotMember, Index: i, Detail: fmt.Sprintf("%g (%#016x) is not a value of %s", v, math.Float64bits(v), out)}
+	of := k.OutFormat()
+	for i, v := range out {
+		if !of.Contains(v) {
+			return nil, &ContractError{Kernel: k.Name, Kind: ContractNotMember, Index: i, Detail: fmt.Sprintf("%g (%#016x) is not a value of %s", v, math.Float64bits(v), of)}
 		}
 	}
-	return r.out, nil
-}
-
-func cloneArgs(a *Args) Args {
-	c := *a
-	c.X = append([]float64(nil), a.X...)
-	c.DY = append([]float64(nil), a.DY...)
-	c.Probs = append([]float64(nil), a.Probs...)
-	c.Targets = append([]int(nil), a.Targets...)
-	c.CE.Weights = append([]float64(nil), a.CE.Weights...)
-	return c
+	return out, nil
 }
 
 // sameArgs compares the saved copy with a bitwise and returns the first differing index.

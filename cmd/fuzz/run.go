@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -62,6 +63,8 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		execFlag    = fs.String("exec", "", "test the kernels served by an external `command` (ulpcheck-kernel protocol; no shell)")
 		quiet       = fs.Bool("q", false, "no progress output")
 		tolFlag     = fs.String("tolerance", "condition", toleranceUsage)
+		cpuProfile  = fs.String("cpuprofile", "", "write a CPU profile of the campaign to `file` (go tool pprof)")
+		memProfile  = fs.String("memprofile", "", "write an allocation profile of the campaign to `file` when it ends (go tool pprof)")
 	)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -146,8 +149,17 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if !*quiet {
 		c.Progress, finish = progress(stderr, int64(len(ks))*shardCount(shard, *cases))
 	}
+	stopProfiles, err := startProfiles(*cpuProfile, *memProfile)
+	if err != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", err)
+		return 2
+	}
 	started := time.Now().UTC()
 	r, err := c.run(ctx, source)
+	if perr := stopProfiles(); perr != nil {
+		fmt.Fprintf(stderr, "fuzz run: %v\n", perr)
+		return 1
+	}
 	if finish != nil {
 		finish()
 	}
@@ -184,6 +196,49 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 // exitInterrupted is the exit status of a campaign stopped by SIGINT or SIGTERM (128 + SIGINT, as
 // shells report it), so that a cancelled CI job never looks green. Its report is still written.
 const exitInterrupted = 130
+
+// startProfiles starts the CPU profile (cpu ≠ "") and returns the function that stops it and
+// writes the allocation profile (mem ≠ ""); both files are created before the campaign starts,
+// so that a bad path fails at once.
+func startProfiles(cpu, mem string) (stop func() error, err error) {
+	var cf, mf *os.File
+	if cpu != "" {
+		if cf, err = os.Create(cpu); err != nil {
+			return nil, fmt.Errorf("-cpuprofile: %w", err)
+		}
+		if err = pprof.StartCPUProfile(cf); err != nil {
+			cf.Close()
+			return nil, fmt.Errorf("-cpuprofile: %w", err)
+		}
+	}
+	if mem != "" {
+		if mf, err = os.Create(mem); err != nil {
+			if cf != nil {
+				pprof.StopCPUProfile()
+				cf.Close()
+			}
+			return nil, fmt.Errorf("-memprofile: %w", err)
+		}
+	}
+	return func() error {
+		var errs []error
+		if cf != nil {
+			pprof.StopCPUProfile()
+			if err := cf.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("-cpuprofile: %w", err))
+			}
+		}
+		if mf != nil {
+			if err := pprof.Lookup("allocs").WriteTo(mf, 0); err != nil {
+				errs = append(errs, fmt.Errorf("-memprofile: %w", err))
+			}
+			if err := mf.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("-memprofile: %w", err))
+			}
+		}
+		return errors.Join(errs...)
+	}, nil
+}
 
 // checkOutDir creates dir if needed and checks that a file can be created in it.
 func checkOutDir(dir string) error {

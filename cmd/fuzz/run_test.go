@@ -497,3 +497,31 @@ func TestRunOutNotWritable(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRunProfiles checks that -cpuprofile and -memprofile write pprof files (gzipped protocol
+// buffers) and that an unwritable profile path is a usage error before the campaign starts.
+func TestRunProfiles(t *testing.T) {
+	dir := t.TempDir()
+	cpu, mem := filepath.Join(dir, "cpu.prof"), filepath.Join(dir, "mem.prof")
+	code, _, stderr := runFuzz(t, "run", "-kernels", "softmax/shifted/fp32", "-cases", "20", "-q",
+		"-cpuprofile", cpu, "-memprofile", mem, "-out", filepath.Join(dir, "r"))
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	for _, p := range []string{cpu, mem} {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("%s: %d bytes, not a gzipped profile", p, len(b))
+		}
+	}
+	for _, flag := range []string{"-cpuprofile", "-memprofile"} {
+		code, _, stderr := runFuzz(t, "run", "-kernels", "softmax/shifted/fp32", "-cases", "1", "-q",
+			flag, filepath.Join(dir, "no", "such", "dir", "p.prof"), "-out", filepath.Join(dir, "r2"))
+		if code != 2 || !strings.Contains(stderr, flag) {
+			t.Errorf("%s in a missing directory: exit %d, stderr %q; want 2 naming the flag", flag, code, stderr)
+		}
+	}
+}
