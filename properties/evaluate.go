@@ -55,7 +55,8 @@ func WithGenerators(opts ...generators.Option) Option {
 func ArgsOf(c generators.Case) *kernels.Args {
 	return &kernels.Args{
 		Rows: c.Rows, Cols: c.Cols, X: c.X, DY: c.DY, Targets: c.Targets, Probs: c.Probs,
-		CE: c.CE, // one type (package loss) for the case, the call and the oracle
+		CE:   c.CE, // one type (package loss) for the case, the call and the oracle
+		Norm: c.Norm,
 	}
 }
 
