@@ -96,6 +96,9 @@ func (c Case) String() string {
 			fmt.Fprintf(&b, "probs[%d]: %s\n", i, fmtRow(c.Format, c.Probs[i*c.Cols:(i+1)*c.Cols]))
 		}
 	}
+	if c.Class.Family() == "grad" || c.Norm != (loss.NormOptions{}) {
+		fmt.Fprintf(&b, "norm: p=%v max_norm=%v clip_value=%v error_if_nonfinite=%v\n", c.Norm.Order(), c.Norm.MaxNorm, c.Norm.ClipValue, c.Norm.ErrorIfNonfinite)
+	}
 	if c.Class.Family() == "ce" {
 		w := "nil"
 		if c.CE.Weights != nil {

@@ -250,15 +250,22 @@ func infNorm[E Elem, F accum](tensors [][]E) F {
 	return m
 }
 
-// oneNorm is Σ|x| in F, left to right: relative error ≤ (n − 1)u.
-func oneNorm[E Elem, F accum](tensors [][]E) F {
+// oneNorm is Σ|x| as r·2^k: every |x| scaled by the exact power of two 2^−e of the largest
+// magnitude (so that the sum cannot overflow F), summed in F left to right: relative error
+// ≤ (n − 1)u (scaled values below F's normal range lose less than 2^−126 of the sum).
+func oneNorm[E Elem, F accum](tensors [][]E) (F, int) {
+	m := infNorm[E, F](tensors)
+	if m == 0 || m != m || math.IsInf(float64(m), 0) {
+		return m, 0
+	}
+	_, e := math.Frexp(float64(m))
 	var s F
 	for _, t := range tensors {
 		for _, v := range t {
-			s += abs(F(FromNative(v)))
+			s += abs(F(math.Ldexp(FromNative(v), -e)))
 		}
 	}
-	return s
+	return s, e
 }
 
 // scaledNorm is r·2^k, the p-norm for p = 1, 2, ∞ with norm2 the 2-norm algorithm; other p are
@@ -269,7 +276,8 @@ func scaledNorm[E Elem, F accum](tensors [][]E, p float64, norm2 func([][]E) (F,
 		r, k := norm2(tensors)
 		return r, k, nil
 	case 1:
-		return oneNorm[E, F](tensors), 0, nil
+		r, k := oneNorm[E, F](tensors)
+		return r, k, nil
 	case math.Inf(1):
 		return infNorm[E, F](tensors), 0, nil
 	}
@@ -295,19 +303,47 @@ func normKernel[E Elem, F accum](norm2 func([][]E) (F, int)) func([][]E, NormOpt
 	}
 }
 
-// clipCoefF is min(1, M/(N + ε)) in F for N = r·2^k: for k > 0 the norm exceeds tbig, ε is
-// below its last bit and c = (M/r)·2^−k. Relative error ≤ ε_N + 3u (ε_N that of the norm).
-func clipCoefF[F accum](r F, k int, maxNorm float64) F {
-	var c F
-	if k > 0 {
-		c = F(math.Ldexp(float64(F(maxNorm)/r), -k))
-	} else {
-		c = F(maxNorm) / (F(math.Ldexp(float64(r), k)) + F(1e-6))
+// clipCoefF is c = min(1, M/(N + ε)) in F for N = r·2^k, returned as c_m·2^−K: with
+// N = m·2^K (m ∈ [½, 1), K ≥ 0) it is M/(m + ε·2^−K), whose quotient stays in F's normal range
+// even where c itself would be subnormal or beyond F (a norm past F's maximum); for N < ½ it is
+// M/(N + ε) directly (K = 0). Relative error ≤ ε_N + 3u (ε_N that of the norm).
+//
+// Special cases are: N NaN: NaN; N = +Inf: 0 (M finite), NaN (M = +Inf); M = +Inf: 1.
+func clipCoefF[F accum](r F, k int, maxNorm float64) (c F, kc int) {
+	switch {
+	case r != r:
+		return r, 0
+	case math.IsInf(float64(r), 1):
+		if math.IsInf(maxNorm, 1) {
+			return F(math.NaN()), 0
+		}
+		return 0, 0
+	case math.IsInf(maxNorm, 1):
+		return 1, 0
 	}
+	m, e := math.Frexp(float64(r))
+	if K := k + e; K >= 0 && r != 0 {
+		c = F(maxNorm) / (F(m) + F(math.Ldexp(ClipEps, -K)))
+		if math.Ldexp(float64(c), -K) >= 1 {
+			return 1, 0 // clamped: never amplify
+		}
+		return c, K
+	}
+	c = F(maxNorm) / (F(math.Ldexp(float64(r), k)) + F(ClipEps))
 	if c > 1 {
 		c = 1 // clamped: never amplify
 	}
-	return c
+	return c, 0
+}
+
+// ClipEps is clip_grad_norm_'s ε, the Python float 1e-6.
+const ClipEps = 1e-6
+
+// clipTimes is x·c_m·2^−kc rounded once to F: x·2^−kc is exact in float64 (unless below 2^−1022,
+// where the product underflows anyway) and the product of two F values is formed in float64
+// (exact for float32).
+func clipTimes[F accum](x, c F, kc int) F {
+	return F(math.Ldexp(float64(x), -kc) * float64(c))
 }
 
 // clipNormKernel is clip_grad_norm_ with the norm of norm2 and the coefficient in F: every
@@ -322,11 +358,11 @@ func clipNormKernel[E Elem, F accum](norm2 func([][]E) (F, int)) func([][]E, Nor
 		if err := nonfinite(o, FromNative(n)); err != nil {
 			return n, err
 		}
-		c := clipCoefF(r, k, o.MaxNorm)
+		c, kc := clipCoefF(r, k, o.MaxNorm)
 		f := FormatOf[E]()
 		for _, ts := range t {
 			for i, v := range ts {
-				y, _ := f.RoundFloat64(float64(F(FromNative(v)) * c))
+				y, _ := f.RoundFloat64(float64(clipTimes(F(FromNative(v)), c, kc)))
 				ts[i] = ToNative[E](y)
 			}
 		}
@@ -422,10 +458,10 @@ func clipScaledFirst(t [][]float16.Float16, o NormOptions) float16.Float16 {
 		}
 	}
 	r, k := blueNorm[float32, float32](g)
-	c := clipCoefF(r, k, maxNorm)
+	c, kc := clipCoefF(r, k, maxNorm)
 	for i, ts := range t {
 		for j := range ts {
-			y, _ := fp.FP16.RoundFloat64(float64(g[i][j] * c / ScalerScale))
+			y, _ := fp.FP16.RoundFloat64(float64(clipTimes(g[i][j], c, kc) / ScalerScale))
 			ts[j] = ToNative[float16.Float16](y)
 		}
 	}

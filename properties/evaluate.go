@@ -66,6 +66,9 @@ func Exact(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
 	if kernels.IsElementwise(k.Op) {
 		return exactElementwise(k, a)
 	}
+	if kernels.IsGradNorm(k.Op) {
+		return exactGradNorm(k, a)
+	}
 	f := k.OutFormat()
 	o := a.CE
 	switch k.Op {
@@ -165,6 +168,9 @@ func Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, opts ..
 func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *config) Verdict {
 	if kernels.IsElementwise(k.Op) {
 		return evaluateElementwise(ctx, k, c, cfg)
+	}
+	if kernels.IsGradNorm(k.Op) {
+		return evaluateGradNorm(ctx, k, c, cfg)
 	}
 	v := Verdict{Kernel: k.Name, Case: c}
 	if why := applies(k, c); why != "" {
