@@ -339,11 +339,12 @@ func clipCoefF[F accum](r F, k int, maxNorm float64) (c F, kc int) {
 // ClipEps is clip_grad_norm_'s ε, the Python float 1e-6.
 const ClipEps = 1e-6
 
-// clipTimes is x·c_m·2^−kc rounded once to F: x·2^−kc is exact in float64 (unless below 2^−1022,
-// where the product underflows anyway) and the product of two F values is formed in float64
-// (exact for float32).
+// clipTimes is x·c_m·2^−kc rounded once to F: with x = f·2^e (f ∈ [½, 1)) the product f·c_m
+// (exact in float64 for float32 operands, one rounding for float64) cannot overflow or
+// underflow, and the scaling by 2^(e−kc) rounds only where the result is subnormal.
 func clipTimes[F accum](x, c F, kc int) F {
-	return F(math.Ldexp(float64(x), -kc) * float64(c))
+	f, e := math.Frexp(float64(x))
+	return F(math.Ldexp(f*float64(c), e-kc))
 }
 
 // clipNormKernel is clip_grad_norm_ with the norm of norm2 and the coefficient in F: every
