@@ -19,13 +19,14 @@ type Case struct {
 	// shared by every row, or BatchMixed; for CrossEntropy the target class ("ce/…").
 	Class      Class
 	Rows, Cols int
-	X          []float64 // Rows×Cols, row-major; members of Format (NaN and ±Inf included)
-	RowClasses []Class   // the class of each row (len Rows)
-	DY         []float64 // Backward: the upstream gradient, Rows×Cols, members of Format; else nil
-	DYClass    Class     // Backward: the class of DY; else ""
-	Targets    []int     // CrossEntropy with class targets: len Rows, in [0, Cols) or == CE.IgnoreIndex; else nil
-	Probs      []float64 // CrossEntropy with probability targets: Rows×Cols, ≥ 0, members of Format; else nil
-	CE         CEOptions // CrossEntropy: the options; else the zero value
+	X          []float64        // Rows×Cols, row-major; members of Format (NaN and ±Inf included)
+	RowClasses []Class          // the class of each row (len Rows)
+	DY         []float64        // Backward: the upstream gradient, Rows×Cols, members of Format; else nil
+	DYClass    Class            // Backward: the class of DY; else ""
+	Targets    []int            // CrossEntropy with class targets: len Rows, in [0, Cols) or == CE.IgnoreIndex; else nil
+	Probs      []float64        // CrossEntropy with probability targets: Rows×Cols, ≥ 0, members of Format; else nil
+	CE         CEOptions        // CrossEntropy: the options; else the zero value
+	Norm       loss.NormOptions // gradient norms: the options; the tensors are the rows of X
 }
 
 // Row returns row i of X (a subslice, not a copy).
@@ -94,6 +95,9 @@ func (c Case) String() string {
 		for i := range c.Rows {
 			fmt.Fprintf(&b, "probs[%d]: %s\n", i, fmtRow(c.Format, c.Probs[i*c.Cols:(i+1)*c.Cols]))
 		}
+	}
+	if c.Class.Family() == "grad" || c.Norm != (loss.NormOptions{}) {
+		fmt.Fprintf(&b, "norm: p=%v max_norm=%v clip_value=%v error_if_nonfinite=%v\n", c.Norm.Order(), c.Norm.MaxNorm, c.Norm.ClipValue, c.Norm.ErrorIfNonfinite)
 	}
 	if c.Class.Family() == "ce" {
 		w := "nil"

@@ -32,6 +32,9 @@ const (
 	OpSigmoidGrad                     // σ'(x) = σ(x)σ(−x) elementwise
 	OpBCEWithLogits                   // F.binary_cross_entropy_with_logits (Args.Probs are the targets)
 	OpBCEWithLogitsGrad               // ∂ BCE with logits / ∂ logits
+	OpGradNorm                        // total p-norm of a list of tensors (gradnorm.go)
+	OpClipGradNorm                    // clip_grad_norm_: the clipped tensors
+	OpClipGradValue                   // clip_grad_value_: the clamped tensors
 )
 
 var opNames = map[Op]string{
@@ -41,7 +44,7 @@ var opNames = map[Op]string{
 
 // Ops returns every operation.
 func Ops() []Op {
-	return append([]Op{OpSoftmax, OpLogSoftmax, OpLSE, OpCrossEntropy, OpSoftmaxBackward, OpCrossEntropyGrad}, sigmoidOps...)
+	return append([]Op{OpSoftmax, OpLogSoftmax, OpLSE, OpCrossEntropy, OpSoftmaxBackward, OpCrossEntropyGrad}, append(sigmoidOps, gradnormOps...)...)
 }
 
 // String returns the short name used in kernel names and on command lines ("softmax", "ce", …).
@@ -114,11 +117,12 @@ func DefaultCEOptions() CEOptions { return loss.DefaultCEOptions() }
 // is exactly a member of the kernel's input format.
 type Args struct {
 	Rows, Cols int
-	X          []float64 // Rows×Cols row-major logits
-	DY         []float64 // Rows×Cols upstream gradient (OpSoftmaxBackward)
-	Targets    []int     // Rows class targets (cross-entropy with class targets)
-	Probs      []float64 // Rows×Cols probability targets (Kernel.ProbTargets)
-	CE         CEOptions // cross-entropy options
+	X          []float64   // Rows×Cols row-major logits
+	DY         []float64   // Rows×Cols upstream gradient (OpSoftmaxBackward)
+	Targets    []int       // Rows class targets (cross-entropy with class targets)
+	Probs      []float64   // Rows×Cols probability targets (Kernel.ProbTargets)
+	CE         CEOptions   // cross-entropy options
+	Norm       NormOptions // gradient-norm options (gradnorm.go); the tensors are the rows of X
 }
 
 // Func is the harness-level calling convention of a kernel: it returns the outputs as float64
@@ -229,6 +233,8 @@ func (k *Kernel) OutLen(a *Args) int {
 		if a.CE.Reduction == ReduceNone {
 			return a.Rows * a.Cols
 		}
+		return 1
+	case OpGradNorm:
 		return 1
 	}
 	return a.Rows * a.Cols

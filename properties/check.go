@@ -25,6 +25,9 @@ func caseGen(k *kernels.Kernel, cfg *config) *rapid.Generator[generators.Case] {
 	if kernels.IsElementwise(k.Op) {
 		return elementwiseGen(k, g)
 	}
+	if kernels.IsGradNorm(k.Op) {
+		return generators.GradLists(f, g...)
+	}
 	switch k.Op {
 	case kernels.OpSoftmaxBackward:
 		return generators.Backward(f, g...).Generator

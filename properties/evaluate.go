@@ -55,7 +55,8 @@ func WithGenerators(opts ...generators.Option) Option {
 func ArgsOf(c generators.Case) *kernels.Args {
 	return &kernels.Args{
 		Rows: c.Rows, Cols: c.Cols, X: c.X, DY: c.DY, Targets: c.Targets, Probs: c.Probs,
-		CE: c.CE, // one type (package loss) for the case, the call and the oracle
+		CE:   c.CE, // one type (package loss) for the case, the call and the oracle
+		Norm: c.Norm,
 	}
 }
 
@@ -64,6 +65,9 @@ func ArgsOf(c generators.Case) *kernels.Args {
 func Exact(k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
 	if kernels.IsElementwise(k.Op) {
 		return exactElementwise(k, a)
+	}
+	if kernels.IsGradNorm(k.Op) {
+		return exactGradNorm(k, a)
 	}
 	f := k.OutFormat()
 	o := a.CE
@@ -164,6 +168,9 @@ func Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, opts ..
 func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *config) Verdict {
 	if kernels.IsElementwise(k.Op) {
 		return evaluateElementwise(ctx, k, c, cfg)
+	}
+	if kernels.IsGradNorm(k.Op) {
+		return evaluateGradNorm(ctx, k, c, cfg)
 	}
 	v := Verdict{Kernel: k.Name, Case: c}
 	if why := applies(k, c); why != "" {

@@ -188,3 +188,37 @@ func FuzzBCEGradStableFP16(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp16") 
 func FuzzBCEGradStableFP32(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp32") }
 
 func FuzzBCEGradStableFP64(f *testing.F) { fuzzKernel(f, "bcegrad/stable/fp64") }
+
+// The gradient-norm operations (docs/gradnorm.md).
+
+func FuzzClipNormBlueBF16(f *testing.F) { fuzzKernel(f, "clipnorm/blue/bf16") }
+
+func FuzzClipNormBlueFP16(f *testing.F) { fuzzKernel(f, "clipnorm/blue/fp16") }
+
+func FuzzClipNormBlueFP32(f *testing.F) { fuzzKernel(f, "clipnorm/blue/fp32") }
+
+func FuzzClipNormBlueFP64(f *testing.F) { fuzzKernel(f, "clipnorm/blue/fp64") }
+
+func FuzzClipNormScaledFP16(f *testing.F) { fuzzKernel(f, "clipnorm/scaled/fp16") }
+
+func FuzzClipValueClampBF16(f *testing.F) { fuzzKernel(f, "clipvalue/clamp/bf16") }
+
+func FuzzClipValueClampFP16(f *testing.F) { fuzzKernel(f, "clipvalue/clamp/fp16") }
+
+func FuzzClipValueClampFP32(f *testing.F) { fuzzKernel(f, "clipvalue/clamp/fp32") }
+
+func FuzzClipValueClampFP64(f *testing.F) { fuzzKernel(f, "clipvalue/clamp/fp64") }
+
+func FuzzGradNormBlueBF16(f *testing.F) { fuzzKernel(f, "gradnorm/blue/bf16") }
+
+func FuzzGradNormBlueFP16(f *testing.F) { fuzzKernel(f, "gradnorm/blue/fp16") }
+
+func FuzzGradNormBlueFP32(f *testing.F) { fuzzKernel(f, "gradnorm/blue/fp32") }
+
+func FuzzGradNormBlueFP64(f *testing.F) { fuzzKernel(f, "gradnorm/blue/fp64") }
+
+func FuzzGradNormFP32AccBF16(f *testing.F) { fuzzKernel(f, "gradnorm/fp32acc/bf16") }
+
+func FuzzGradNormFP32AccFP16(f *testing.F) { fuzzKernel(f, "gradnorm/fp32acc/fp16") }
+
+func FuzzGradNormNaiveFP16(f *testing.F) { fuzzKernel(f, "gradnorm/naive/fp16") }

@@ -49,7 +49,8 @@ const (
 // Properties returns every property name.
 func Properties() []string {
 	return []string{PropContract, PropAccuracy, PropNoNaN, PropNoInf, PropPropagate, PropMasking,
-		PropRange, PropSumToOne, PropExpLog, PropShift, PropPermute, PropBatch, PropGradFinite, PropSymmetry}
+		PropRange, PropSumToOne, PropExpLog, PropShift, PropPermute, PropBatch, PropGradFinite, PropSymmetry,
+		PropNormNonfinite, PropClipNorm, PropClipDirection, PropNoAmplify, PropClipOrder}
 }
 
 // A Failure is one broken property.

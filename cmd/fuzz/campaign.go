@@ -82,6 +82,11 @@ func propsFor(k *kernels.Kernel) []string {
 		ps = append(ps, properties.PropRange)
 	case kernels.OpBCEWithLogitsGrad:
 		ps = append(ps, properties.PropGradFinite)
+	case kernels.OpGradNorm:
+		ps = append(ps, properties.PropNormNonfinite)
+	case kernels.OpClipGradNorm:
+		ps = append(ps, properties.PropNormNonfinite, properties.PropClipNorm, properties.PropClipDirection,
+			properties.PropNoAmplify, properties.PropClipOrder)
 	}
 	if k.Batch {
 		ps = append(ps, properties.PropBatch)
@@ -303,6 +308,9 @@ func toShrinking(c generators.Case) shrinking.Case {
 			"reduction":       c.CE.Reduction.String(),
 		}
 	}
+	if c.Norm != (loss.NormOptions{}) {
+		s.Params = normParams(c.Norm)
+	}
 	return s
 }
 
@@ -331,6 +339,10 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 				return c, fmt.Errorf("bad case parameter: %w", err)
 			}
 			c.CE.Reduction = r
+		case "p", "max_norm", "clip_value", "error_if_nonfinite":
+			if err := setNormParam(&c.Norm, key, val); err != nil {
+				return c, err
+			}
 		default:
 			return c, fmt.Errorf("unknown case parameter %q", key)
 		}

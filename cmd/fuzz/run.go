@@ -49,7 +49,7 @@ func runCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var (
 		kernelsFlag = fs.String("kernels", "all", "kernels to test: `names` or shell patterns (softmax/*/fp16; a pattern also covers the names below it: ce/* matches ce/fused/fp32), comma-separated, or all")
-		opsFlag     = fs.String("ops", "all", "operations: softmax, logsoftmax, lse, ce, softmaxbwd, cegrad, softplus, logsigmoid, sigmoid, sigmoidgrad, bce, bcegrad (comma-separated) or all")
+		opsFlag     = fs.String("ops", "all", "operations: softmax, logsoftmax, lse, ce, softmaxbwd, cegrad, softplus, logsigmoid, sigmoid, sigmoidgrad, bce, bcegrad, gradnorm, clipnorm, clipvalue (comma-separated) or all")
 		formatsFlag = fs.String("formats", "all", "input formats: fp16, bf16, fp32, fp64, e4m3, e5m2 (comma-separated) or all")
 		cases       = fs.Int64("cases", defaultCases, "cases per kernel (before sharding)")
 		seed        = fs.Uint64("seed", 1, "campaign seed: the same seed and flags give the same report")
