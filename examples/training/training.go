@@ -61,11 +61,12 @@ const (
 
 // The fourth run, (d): the squared-error loss at a learning rate above its stability limit.
 const (
-	// ExplodeRate is (d)'s learning rate. The Hessian of the squared-error loss is E[x·xᵀ]
-	// (per class), whose largest eigenvalue is about 1 + 128/4 = 33 for these class means (±4 in 8
-	// features, 4 orthogonal directions) and unit noise: gradient descent is stable below
-	// 2/33 ≈ 0.06, and at 0.1 the error along the top direction is multiplied by about
-	// 1 − 0.1·33 = −2.3 each step.
+	// ExplodeRate is (d)'s learning rate. The Hessian of the squared-error loss is XᵀX/n (per
+	// class), whose largest eigenvalue λ (MaxCurvature) is about 1 + 128·max π_c ≈ 36 for these
+	// class means (±4 in 8 features, 4 orthogonal directions of squared length 128, class
+	// frequencies π_c ≈ 1/4) and unit noise: gradient descent is stable below 2/λ ≈ 0.055, and
+	// at 0.1 the error along the top direction is multiplied by about 1 − 0.1·36 = −2.6 each
+	// step.
 	ExplodeRate = 0.1
 	// ClipMaxNorm is the max_norm of (d)'s clipped run.
 	ClipMaxNorm = 0.25
@@ -112,6 +113,8 @@ type Result struct {
 	NaiveNorms     []float64 // the naive sum-of-squares norm of the same gradients (NaiveNorm2)
 	ClipCoefs      []float64 // the clip coefficient applied at each step (1 without clipping)
 	MinLoss        float64   // Squared: the least-squares minimum of the loss (MinSquaredLoss), else 0
+	Curvature      float64   // Squared: the largest eigenvalue of the loss's Hessian (MaxCurvature), else 0
+	Rate           float64   // the learning rate of the unweighted mean loss
 }
 
 // data generates a training set: class means at ±4 in each feature, unit-variance normal noise,
@@ -181,12 +184,13 @@ func Run(cfg Config) (Result, error) {
 	}
 	x, y := data(cfg.Seed)
 	var w [Classes][Features]float32 // fp32 master weights, zero-initialised
-	res := Result{FirstNaN: -1, FirstNonFinite: -1}
+	res := Result{FirstNaN: -1, FirstNonFinite: -1, Rate: rate}
 	if cfg.Squared {
 		var err error
 		if res.MinLoss, err = MinSquaredLoss(cfg.Seed); err != nil {
 			return res, err
 		}
+		res.Curvature = MaxCurvature(cfg.Seed)
 	}
 	var sc *lossscale.Dynamic
 	if cfg.Scaling {
@@ -467,8 +471,8 @@ func Demo(w io.Writer, seed uint64) error {
 				res.Skipped, res.FinalScale, res.NonzeroGrads, res.ExactNonzero)
 		} else if cfg.ClipNorm == 0 {
 			k, g := res.Growth()
-			fmt.Fprintf(w, "%s: loss %.4g → %.4g; gradient norm ×%.4g over steps 0–%d (%.4g → %.4g), first non-finite gradient norm at step %d, first non-finite loss or weights at step %d (loss %g), first NaN loss at step %d\n",
-				name, res.Losses[0], res.Losses[len(res.Losses)-1], g, k-1, res.GradNorms[0], res.GradNorms[max(k-1, 0)],
+			fmt.Fprintf(w, "%s (stability limit 2/λmax = %.4g): loss %.4g → %.4g; gradient norm ×%.4g over steps 0–%d (%.4g → %.4g), first non-finite gradient norm at step %d, first non-finite loss or weights at step %d (loss %g), first NaN loss at step %d\n",
+				name, 2/MaxCurvature(seed), res.Losses[0], res.Losses[len(res.Losses)-1], g, k-1, res.GradNorms[0], res.GradNorms[max(k-1, 0)],
 				finiteBefore(res.GradNorms), res.FirstNonFinite, res.Losses[max(res.FirstNonFinite, 0)], res.FirstNaN)
 			fmt.Fprintf(w, "    step  loss          ‖g‖₂ (fp16, scaled)  naive fp16 √Σg²\n")
 			for s := 0; s <= min(res.FirstNonFinite+1, Steps-1) && s < len(res.GradNorms); s++ {
@@ -549,6 +553,8 @@ func Check(run int, r Result) error {
 	case 3:
 		k, g := r.Growth()
 		switch {
+		case !(r.Rate > 2/r.Curvature):
+			return fmt.Errorf("the learning rate %g is below the stability limit 2/λmax = %g", r.Rate, 2/r.Curvature)
 		case r.FirstNonFinite < 0:
 			return fmt.Errorf("the unclipped run stayed finite (final loss %g)", r.Losses[len(r.Losses)-1])
 		case k < 3:
