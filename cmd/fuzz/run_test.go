@@ -466,7 +466,8 @@ func TestTrainCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("fuzz train: exit %d\n%s%s", code, stdout, stderr)
 	}
-	for _, want := range []string{"(a) naive softmax + scaler: loss 1.386 → NaN", "(b) stable softmax, no scaling", "(c) stable softmax + scaler", "accuracy 1.000"} {
+	for _, want := range []string{"(a) naive softmax + scaler: loss 1.386 → NaN", "(b) stable softmax, no scaling", "(c) stable softmax + scaler", "accuracy 1.000",
+		"(d) squared error, lr 0.1, no clipping (stability limit 2/λmax = 0.05508): loss 0.5 → NaN", "naive fp16 √Σg²", "(d) squared error, lr 0.1, clip_grad_norm_ 0.25", "first non-finite at step -1"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}

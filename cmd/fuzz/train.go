@@ -1,6 +1,8 @@
 // This file implements "fuzz train": the mixed-precision training demonstration of
 // examples/training (naive softmax → NaN; no loss scaling → underflow; stable kernels with the
-// dynamic loss scaler → it trains), each outcome checked.
+// dynamic loss scaler → it trains; a learning rate above the squared-error loss's stability
+// limit → the gradient norm log grows until Inf and NaN, and clip_grad_norm_ keeps it finite),
+// each outcome checked.
 
 package main
 
@@ -13,7 +15,7 @@ import (
 )
 
 func init() {
-	register(&command{name: "train", summary: "run the mixed-precision training demonstration (fp16 storage, loss scaling)", run: trainCmd})
+	register(&command{name: "train", summary: "run the mixed-precision training demonstration (fp16 storage, loss scaling, gradient clipping)", run: trainCmd})
 }
 
 func trainCmd(args []string, stdin io.Reader, stdout, stderr io.Writer) int {

@@ -8,7 +8,7 @@ import (
 	"github.com/ulpcheck/ulpcheck/fp"
 )
 
-// The three runs of the demonstration, reduced to the facts the package's tests assert.
+// The runs of the demonstration, reduced to the facts the package's tests assert.
 func Example() {
 	a, _ := training.Run(training.Config{Stable: false, Scaling: true})
 	b, _ := training.Run(training.Config{Stable: true, Scaling: false})
@@ -24,8 +24,23 @@ func Example() {
 	fmt.Println("(c) stable + scaler: accuracy ≥ 95%:", c.Accuracy >= 0.95,
 		"| loss fell tenfold:", last(c) < c.Losses[0]/10,
 		"| logits beyond fp16's exp threshold:", c.MaxLogit > thr, "| NaN:", c.FirstNaN >= 0)
+
+	runs := training.Runs(0)
+	d, _ := training.Run(runs[3])
+	e, _ := training.Run(runs[4])
+	k, growth := d.Growth()
+	coefOK := true
+	for _, v := range e.ClipCoefs {
+		coefOK = coefOK && v >= 0 && v <= 1
+	}
+	fmt.Println("(d) lr 0.1, squared error: loss non-finite:", d.FirstNonFinite >= 0,
+		"| gradient norm grew ≥ 1000× over ≥ 3 steps before it:", k >= 3 && growth >= 1000)
+	fmt.Println("(d) with clip_grad_norm_: finite throughout:", e.FirstNonFinite < 0 && e.WeightsAllFine,
+		"| loss ≤ 2 × least-squares minimum:", last(e) <= 2*e.MinLoss, "| coefficient in [0, 1]:", coefOK)
 	// Output:
 	// (a) naive softmax: loss NaN: true | logits beyond fp16's exp threshold when it broke: true | scaler skipped the NaN steps, weights finite: true
 	// (b) no loss scaling: fp16 weight gradients all zero: true | loss unchanged: true
 	// (c) stable + scaler: accuracy ≥ 95%: true | loss fell tenfold: true | logits beyond fp16's exp threshold: true | NaN: false
+	// (d) lr 0.1, squared error: loss non-finite: true | gradient norm grew ≥ 1000× over ≥ 3 steps before it: true
+	// (d) with clip_grad_norm_: finite throughout: true | loss ≤ 2 × least-squares minimum: true | coefficient in [0, 1]: true
 }
