@@ -106,9 +106,9 @@ func GomlxLogSoftmaxBF16() *kernels.Kernel {
 		kernels.WithDoc(fmt.Sprintf(gomlxDoc, "LogSoftmax", "y = (x − m) − Log(Σw)")))
 }
 
-// All returns every adapter of this module, fresh.
+// All returns every adapter of this module, fresh: the softmax family, then AllSigmoid.
 func All() []*kernels.Kernel {
-	return []*kernels.Kernel{
+	return append([]*kernels.Kernel{
 		GonumLSE(),
 		SpagoSoftmax[float32](), SpagoSoftmax[float64](),
 		SpagoLogSoftmax[float32](), SpagoLogSoftmax[float64](),
@@ -118,5 +118,5 @@ func All() []*kernels.Kernel {
 		GorgoniaLSE(),
 		GomlxSoftmax[float32](), GomlxSoftmax[float64](), GomlxSoftmaxBF16(),
 		GomlxLogSoftmax[float32](), GomlxLogSoftmax[float64](), GomlxLogSoftmaxBF16(),
-	}
+	}, AllSigmoid()...)
 }

@@ -28,6 +28,10 @@ def rn(y, f):
     return n * mp.mpf(2) ** q
 
 
+def sig(x):
+    return 1 / (1 + mp.exp(-mp.mpf(x)))
+
+
 def lse(x):
     m = max(x)
     return m + mp.log(mp.fsum(mp.exp(mp.mpf(v) - m) for v in x))
@@ -52,6 +56,16 @@ ROWS = [
     ("Torch_SigmoidSubnormalFlush, Scipy_Expit* sigmoid(-0x1.62e43p+06)", "fp32",
      1 / (1 + mp.exp(-mp.mpf(float.fromhex("-0x1.62e43p+06"))))),
     ("Torch_BCEWithLogitsLogNotLog1p softplus(-18) (t = 0)", "fp32", mp.log1p(mp.exp(mp.mpf(-18)))),
+    ("Gonum_LogisticCDF*, Spago_SigmoidSubnormalFlush sigmoid(-720)", "fp64", sig(-720)),
+    ("Gonum_LogisticSurvivalCancellation sigmoid(-40) = 1 - sigmoid(40)", "fp64", sig(-40)),
+    ("Gonum_LogisticProbOverflow sigmoid'(-400)", "fp64", sig(-400) * sig(400)),
+    ("Gonum_LogisticProbNaN sigmoid'(-710)", "fp64", sig(-710) * sig(710)),
+    ("Spago_SigmoidSIMDClamp sigmoid(-100)", "fp32", sig(-100)),
+    ("Spago_/Gomlx_SigmoidGradOneMinus sigmoid'(20)", "fp32", sig(20) * sig(-20)),
+    ("Spago_SoftPlusLogNotLog1p softplus(-40)", "fp64", mp.log1p(mp.exp(mp.mpf(-40)))),
+    ("Gorgonia_SigmoidCutoff sigmoid(20)", "fp64", sig(20)),
+    ("Gorgonia_SoftplusCutoff softplus(17)", "fp64", mp.log1p(mp.exp(mp.mpf(17)))),
+    ("Gomlx_SigmoidTruncated sigmoid(-2^-10)", "bf16", sig(-mp.mpf(2) ** -10)),
 ]
 
 if __name__ == "__main__":
