@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"pgregory.net/rapid"
@@ -276,7 +278,9 @@ func int64In(t *rapid.T, lo, hi int64) int64 {
 		return hi - int64(uint64In(t, 0, uint64(hi-lo)))
 	}
 	// A range around 0: rapid draws the sign with probability ½ each, then the magnitude.
-	return rapid.Int64Range(lo-1, hi+1).Filter(func(v int64) bool { return v >= lo && v <= hi }).Draw(t, "int")
+	return cachedGen(&int64Gens, [2]int64{lo, hi}, func() *rapid.Generator[int64] {
+		return rapid.Int64Range(lo-1, hi+1).Filter(func(v int64) bool { return v >= lo && v <= hi })
+	}).Draw(t, "int")
 }
 
 // uint64In draws a uint64 in [lo, hi], shrinking toward lo; hi < math.MaxUint64.
@@ -284,7 +288,41 @@ func uint64In(t *rapid.T, lo, hi uint64) uint64 {
 	if lo == hi {
 		return lo
 	}
-	return lo + rapid.Uint64Range(0, hi-lo+1).Filter(func(v uint64) bool { return v <= hi-lo }).Draw(t, "uint")
+	n := hi - lo
+	return lo + cachedGen(&uint64Gens, n, func() *rapid.Generator[uint64] {
+		return rapid.Uint64Range(0, n+1).Filter(func(v uint64) bool { return v <= n })
+	}).Draw(t, "uint")
+}
+
+// The range generators of int64In and uint64In, kept by range: building one costs a few heap
+// allocations, more than the draw itself, and a row draws one per element. A rapid generator
+// holds no state between draws, so one serves every goroutine. A cache holds at most
+// maxCachedGens ranges (the generators draw from a few dozen; ranges past the bound are built
+// per draw, as before).
+type genCache[K comparable, V any] struct {
+	m sync.Map // K → *rapid.Generator[V]
+	n atomic.Int64
+}
+
+const maxCachedGens = 4096
+
+var (
+	uint64Gens genCache[uint64, uint64]
+	int64Gens  genCache[[2]int64, int64]
+)
+
+func cachedGen[K comparable, V any](c *genCache[K, V], k K, build func() *rapid.Generator[V]) *rapid.Generator[V] {
+	if g, ok := c.m.Load(k); ok {
+		return g.(*rapid.Generator[V])
+	}
+	g := build()
+	if c.n.Load() < maxCachedGens {
+		if prev, loaded := c.m.LoadOrStore(k, g); loaded {
+			return prev.(*rapid.Generator[V])
+		}
+		c.n.Add(1)
+	}
+	return g
 }
 
 func sampled[E any](t *rapid.T, s []E) E { return s[intIn(t, 0, len(s)-1)] }

@@ -27,6 +27,10 @@ const (
 	// dropBelow: exponentials e^d with d < dropBelow are left out of the float64 sum; each is below
 	// 2^−865, and their total is accounted as the absolute error n·2^−860.
 	dropBelow = -600
+	// farBelow: an exponential e^d with fl(d) < farBelow is below e^−746.9 < 2^−1077, so a
+	// softmax output t/S ≤ e^d (S ≥ 1) rounds to +0 in float64 and in every format of at most 24
+	// significant bits (their smallest subnormal is at least 2^−149), with the underflow flag.
+	farBelow = -747
 	// grow covers the rounding of the error-bound arithmetic itself (a few operations, each with
 	// relative error ≤ u) and the second-order terms of the bounds.
 	grow = 1 + 0x1p-40

@@ -294,3 +294,113 @@ func TestAgainstFloat64(t *testing.T) {
 		}
 	}
 }
+
+// An output whose exponential lies far below every fast format's range (x_i − m < −747) is
+// decided without the exact path as +0 with the underflow flag. The test checks that everything
+// a caller can observe (rounded value, flag, float64 value) is what the exact path gives, and the
+// ulp error of any result is within 2^−900 ulp of the exact path's, on either side of the cut-off.
+func TestFarBelowMatchesSlow(t *testing.T) {
+	defer func() { noFast = false }()
+	nFar := 0
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.E4M3, fp.E5M2} {
+		top := 3.0
+		for _, d := range []float64{-746.5, -747, -747.25, -800, -1e4, -1e30, -f.MaxFinite()} {
+			x0, _ := f.RoundFloat64(top + d)
+			if x0-top >= -746 && d < -747 || math.IsInf(x0, 0) {
+				continue // the format cannot hold a logit that far below top
+			}
+			far := x0-top < -747
+			if far {
+				nFar++
+			}
+			x := []float64{top, x0, 1, x0}
+			var out [2][]Value
+			for k, slow := range []bool{false, true} {
+				noFast = slow
+				v, err := Softmax(f, x, fp.MaskNaN)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out[k] = v
+			}
+			noFast = false
+			for i := range x {
+				a, b := out[0][i], out[1][i]
+				if math.Float64bits(a.Rounded) != math.Float64bits(b.Rounded) || a.Flag != b.Flag || far && x[i] == x0 && a.Float64() != b.Float64() {
+					t.Fatalf("%v %v [%d]: fast %v %v %g, slow %v %v %g", f, x, i, a.Rounded, a.Flag, a.Float64(), b.Rounded, b.Flag, b.Float64())
+				}
+				if !far || x[i] != x0 {
+					continue // elsewhere the two approximations agree to 2^−20 ulp (TestFastMatchesSlow)
+				}
+				if d := x0 - top; d > -1e5 {
+					// The approximation is y itself to 9 digits, as the exact path's is.
+					r, _ := new(big.Float).Quo(a.Exact(), b.Exact()).Float64()
+					if math.Abs(r-1) > 1e-9 {
+						t.Fatalf("%v %v [%d]: approximation %v, exact path %v", f, x, i, a.Exact(), b.Exact())
+					}
+				}
+				for _, got := range []float64{0, math.Copysign(0, -1), f.MinSubnormal(), 2 * f.MinSubnormal(), 0.5, 1} {
+					// The exact path measures against e^d itself: errors differ by at most e^d/ulp.
+					if ea, eb := a.UlpError(got), b.UlpError(got); math.Abs(ea-eb) > 0x1p-900 {
+						t.Fatalf("%v %v [%d] got %g: fast ulp error %g, slow %g", f, x, i, got, ea, eb)
+					}
+				}
+			}
+		}
+	}
+	if nFar < 15 { // 18: every format but E4M3 (max 448) holds most of the distances
+		t.Fatalf("only %d far-below rows", nFar)
+	}
+}
+
+// The maximum of a row whose other exponentials sum below 2^−(p+1) is decided without the exact
+// path as 1, inexact (nearOne); rounded value and flag are the exact path's, and the ulp error of
+// results on both sides of 1 is within 2^−20 ulp of the exact path's (each approximation is
+// within 2^−21 ulp of y, and nearOne's stays below 1, in y's binade).
+func TestNearOneMatchesSlow(t *testing.T) {
+	defer func() { noFast = false }()
+	decided := 0
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.E4M3, fp.E5M2} {
+		p := f.Precision()
+		one := 1.0
+		below := 1 - math.Ldexp(1, -p) // pred(1)
+		for _, gap := range []float64{float64(p) * 0.69, float64(p) * 0.7, 18, 30, 100, 700, 800, 1e4} {
+			for _, x := range [][]float64{{3, 3 - gap}, {3, 3 - gap, 3 - gap - 1, math.Inf(-1)}, {3, 3 - gap, 3}, {-gap, 0}} {
+				for i := range x {
+					x[i], _ = f.RoundFloat64(x[i])
+				}
+				var out [2][]Value
+				for k, slow := range []bool{false, true} {
+					noFast = slow
+					v, err := Softmax(f, x, fp.MaskNaN)
+					if err != nil {
+						t.Fatal(err)
+					}
+					out[k] = v
+				}
+				noFast = false
+				for i := range x {
+					a, b := out[0][i], out[1][i]
+					if math.Float64bits(a.Rounded) != math.Float64bits(b.Rounded) || a.Flag != b.Flag {
+						t.Fatalf("%v %v [%d]: fast %v %v, slow %v %v", f, x, i, a.Rounded, a.Flag, b.Rounded, b.Flag)
+					}
+					if a.kind == kindBig && a.Rounded == 1 && b.kind == kindBig && a.approx.Prec() == 64 {
+						decided++
+						if a.has64 && a.Float64() != b.Float64() {
+							t.Fatalf("%v %v [%d]: float64 %v, exact path %v", f, x, i, a.Float64(), b.Float64())
+						}
+					}
+					for _, got := range []float64{one, below, below - math.Ldexp(1, -p), 0.5} {
+						if ea, eb := a.UlpError(got), b.UlpError(got); math.Abs(ea-eb) > 0x1p-20 {
+							t.Fatalf("%v %v [%d] got %g: fast ulp error %g, slow %g", f, x, i, got, ea, eb)
+						}
+					}
+				}
+			}
+		}
+	}
+	if decided < 40 {
+		t.Fatalf("nearOne decided only %d outputs", decided)
+	}
+	t.Logf("nearOne decided %d outputs", decided)
+}

@@ -64,11 +64,14 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 		return nil
 	}
 	var pending []int
+	var fastOK bool
+	var fastS, fastE float64
 	if fi.fast {
 		// t_i is kept in out[i].a64 until out[i] is decided.
 		tp, t := getF64(len(x))
 		defer putF64(tp)
 		fr, ok := fastSum(x, ri, t)
+		fastOK, fastS, fastE = ok, fr.s, fr.e
 		S := 1 + fr.s
 		// |S − Ŝ| ≤ e_s + u·Ŝ; y = t/S has relative error ≤ epsT + |S−Ŝ|/Ŝ + u (the division).
 		rel := (epsT + (fr.e+u53*S)/S + u53) * grow
@@ -77,6 +80,13 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 			case ti == 0:
 				o := &out[i]
 				o.Format, o.Flag, o.kind = f, fp.Exact, kindF64 // +0, exactly
+				continue
+			case ti < 0 && x[i]-ri.m < farBelow:
+				// y_i = e^(x_i−m)/S < e^−746 with S ≥ 1: far below half the smallest subnormal
+				// of any format the fast path serves, and below 2^−1076, so its float64 is +0.
+				o := &out[i]
+				o.Format, o.Flag, o.kind, o.has64 = f, fp.Underflow, kindBig, true
+				o.approx = farBelowApprox(x[i], ri.m, S)
 				continue
 			case ti < 0 || !ok:
 				pending = append(pending, i)
@@ -102,6 +112,9 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 			}
 		}
 	}
+	if fi.fast && fastOK && len(pending) > 0 && pending[len(pending)-1] >= ri.argmax {
+		pending = nearOne(fi, x, ri, fastS, fastE, out, pending)
+	}
 	if fi.fast && len(pending) > 0 && !noDD {
 		pending = ddSoftmax(fi, x, ri, out, pending)
 	}
@@ -119,4 +132,61 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 			}
 			return &center{A: new(big.Float).SetMantExp(big.NewFloat(1), -bitsLen(br.k)+1), eps: ivNeg(br.yDefect()), sign: -1}
 		})
+}
+
+// nearOne decides the maximum's output y = 1/(1 + s) = 1 − δ of a row with one maximum whose
+// other exponentials sum to s < 2^−(p+1) (the fast path's ŝ + e_s bounds s): y lies strictly
+// between the midpoint 1 − 2^−(p+1) and 1, so it rounds to 1, inexact (δ > 0: the row has
+// another finite entry). The fast path cannot decide it, its enclosure straddling the binade
+// boundary at 1, and it is common (a dominant logit); the exact path would evaluate every
+// exponential of the row in big arithmetic. The approximation is 1 − δ̂, δ̂ = ŝ − ŝ² (within
+// 2^−48 relative of δ, a positive stand-in when every exponential was dropped), rounded toward
+// zero to 64 bits: below 1, in y's binade, within 2^−40 ulp of y. It returns pending without
+// the maximum when it decides it.
+func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pending []int) []int {
+	j := -1
+	for k, i := range pending {
+		if i == ri.argmax {
+			j = k
+			break
+		}
+	}
+	if j < 0 || ri.nFinite < 2 || !(s+e < math.Ldexp(1, -(fi.p+1))) {
+		return pending
+	}
+	for i, xi := range x {
+		if xi == ri.m && i != ri.argmax {
+			return pending // another maximum: y = 1/(k + s′)
+		}
+	}
+	d := s - s*s
+	if !(d > 0) {
+		d = 0x1p-1074
+	}
+	a := new(big.Float).SetPrec(64).SetMode(big.ToZero).Sub(big.NewFloat(1), big.NewFloat(d))
+	v := Value{Format: fi.f, Rounded: 1, Flag: fp.Inexact, kind: kindBig, approx: a}
+	// y's float64, where the enclosure 1 − δ̂(1 ± 2^−44) decides it (RN is monotone; the two
+	// subtractions round the ends, the widening by 2^−44 covers δ̂'s error and the rounding of
+	// the ends themselves).
+	if w := d*0x1p-44 + 0x1p-1074; 1-(d+w) == 1-(d-w) {
+		v.has64, v.r64 = true, 1-(d+w)
+	}
+	out[ri.argmax] = v
+	return append(pending[:j], pending[j+1:]...)
+}
+
+// farBelowApprox returns the approximation of y = e^(x−m)/S for an output decided as far below
+// (x − m < −747, S ≥ 1 the fast path's sum): 2^t with t = (x − m − log S)·log₂e, within a relative
+// 2^−30 of y, which is within 2^−21 ulp of y in every format (y is far below the subnormal
+// spacing) and good to 9 significant digits when printed. Below e^−10^6 it is 2^−1000001, as the
+// exact path carries such exponentials (expThreshold).
+func farBelowApprox(x, m, S float64) *big.Float {
+	dh, dl := twoSum(x, -m)
+	L := dh + (dl - math.Log(S))
+	if !(L >= -expThreshold) {
+		return new(big.Float).SetMantExp(big.NewFloat(1), -1000001)
+	}
+	t := L * math.Log2E
+	e := math.Floor(t)
+	return new(big.Float).SetMantExp(big.NewFloat(math.Exp2(t-e)), int(e))
 }
