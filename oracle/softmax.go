@@ -167,7 +167,8 @@ func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pe
 	v := Value{Format: fi.f, Rounded: 1, Flag: fp.Inexact, kind: kindBig, approx: a}
 	// y's float64, where the enclosure 1 − δ̂(1 ± 2^−44) decides it (RN is monotone; the two
 	// subtractions round the ends, the widening by 2^−44 covers δ̂'s error and the rounding of
-	// the ends themselves).
+	// the ends themselves). With the stand-in δ̂ = 2^−1074, δ ≤ n·2^−860 and both ends give 1,
+	// which is RN(1 − δ).
 	if w := d*0x1p-44 + 0x1p-1074; 1-(d+w) == 1-(d-w) {
 		v.has64, v.r64 = true, 1-(d+w)
 	}
