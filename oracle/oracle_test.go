@@ -295,12 +295,27 @@ func TestAgainstFloat64(t *testing.T) {
 	}
 }
 
+// softmaxFastSlow returns the softmax of x in f through the fast path and through the exact
+// path alone.
+func softmaxFastSlow(t *testing.T, f fp.Format, x []float64) (out [2][]Value) {
+	t.Helper()
+	defer func() { noFast = false }()
+	for k, slow := range []bool{false, true} {
+		noFast = slow
+		v, err := Softmax(f, x, fp.MaskNaN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[k] = v
+	}
+	return out
+}
+
 // An output whose exponential lies far below every fast format's range (x_i − m < −747) is
 // decided without the exact path as +0 with the underflow flag. The test checks that everything
 // a caller can observe (rounded value, flag, float64 value) is what the exact path gives, and the
 // ulp error of any result is within 2^−900 ulp of the exact path's, on either side of the cut-off.
 func TestFarBelowMatchesSlow(t *testing.T) {
-	defer func() { noFast = false }()
 	nFar := 0
 	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.E4M3, fp.E5M2} {
 		top := 3.0
@@ -314,16 +329,7 @@ func TestFarBelowMatchesSlow(t *testing.T) {
 				nFar++
 			}
 			x := []float64{top, x0, 1, x0}
-			var out [2][]Value
-			for k, slow := range []bool{false, true} {
-				noFast = slow
-				v, err := Softmax(f, x, fp.MaskNaN)
-				if err != nil {
-					t.Fatal(err)
-				}
-				out[k] = v
-			}
-			noFast = false
+			out := softmaxFastSlow(t, f, x)
 			for i := range x {
 				a, b := out[0][i], out[1][i]
 				if math.Float64bits(a.Rounded) != math.Float64bits(b.Rounded) || a.Flag != b.Flag || far && x[i] == x0 && a.Float64() != b.Float64() {
@@ -358,7 +364,6 @@ func TestFarBelowMatchesSlow(t *testing.T) {
 // results on both sides of 1 is within 2^−20 ulp of the exact path's (each approximation is
 // within 2^−21 ulp of y, and nearOne's stays below 1, in y's binade).
 func TestNearOneMatchesSlow(t *testing.T) {
-	defer func() { noFast = false }()
 	decided := 0
 	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.E4M3, fp.E5M2} {
 		p := f.Precision()
@@ -369,16 +374,7 @@ func TestNearOneMatchesSlow(t *testing.T) {
 				for i := range x {
 					x[i], _ = f.RoundFloat64(x[i])
 				}
-				var out [2][]Value
-				for k, slow := range []bool{false, true} {
-					noFast = slow
-					v, err := Softmax(f, x, fp.MaskNaN)
-					if err != nil {
-						t.Fatal(err)
-					}
-					out[k] = v
-				}
-				noFast = false
+				out := softmaxFastSlow(t, f, x)
 				for i := range x {
 					a, b := out[0][i], out[1][i]
 					if math.Float64bits(a.Rounded) != math.Float64bits(b.Rounded) || a.Flag != b.Flag {

@@ -64,14 +64,15 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 		return nil
 	}
 	var pending []int
-	var fastOK bool
-	var fastS, fastE float64
+	var fr fastRow
+	fastOK := false
 	if fi.fast {
 		// t_i is kept in out[i].a64 until out[i] is decided.
 		tp, t := getF64(len(x))
 		defer putF64(tp)
-		fr, ok := fastSum(x, ri, t)
-		fastOK, fastS, fastE = ok, fr.s, fr.e
+		var ok bool
+		fr, ok = fastSum(x, ri, t)
+		fastOK = ok
 		S := 1 + fr.s
 		// |S − Ŝ| ≤ e_s + u·Ŝ; y = t/S has relative error ≤ epsT + |S−Ŝ|/Ŝ + u (the division).
 		rel := (epsT + (fr.e+u53*S)/S + u53) * grow
@@ -113,7 +114,7 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 		}
 	}
 	if fi.fast && fastOK && len(pending) > 0 && pending[len(pending)-1] >= ri.argmax {
-		pending = nearOne(fi, x, ri, fastS, fastE, out, pending)
+		pending = nearOne(fi, x, ri, fr.s, fr.e, out, pending)
 	}
 	if fi.fast && len(pending) > 0 && !noDD {
 		pending = ddSoftmax(fi, x, ri, out, pending)
