@@ -47,14 +47,15 @@ type ExpThresholds struct {
 type spec struct {
 	name     string
 	aliases  []string
-	width    uint   // bits in the encoding
-	p        int    // precision, counting the hidden bit
-	emin     int    // exponent of the smallest normal
-	emax     int    // exponent of the largest finite value
-	bias     int    // exponent bias of the encoding
-	hasInf   bool   // the all-ones exponent with zero significand is ±Inf
-	nanBits  uint64 // the canonical quiet NaN, positive
-	maxBits  uint64 // the largest finite value
+	width    uint    // bits in the encoding
+	p        int     // precision, counting the hidden bit
+	emin     int     // exponent of the smallest normal
+	emax     int     // exponent of the largest finite value
+	bias     int     // exponent bias of the encoding
+	hasInf   bool    // the all-ones exponent with zero significand is ±Inf
+	nanBits  uint64  // the canonical quiet NaN, positive
+	maxBits  uint64  // the largest finite value
+	maxFin   float64 // the largest finite value, decoded once (init)
 	thresh   ExpThresholds
 	atolRTol [2]float64 // torch.testing.assert_close defaults (rtol, atol)
 }
@@ -151,7 +152,14 @@ func (f Format) EMax() int { return f.s().emax }
 func (f Format) HasInf() bool { return f.s().hasInf }
 
 // MaxFinite returns the largest finite value.
-func (f Format) MaxFinite() float64 { return f.Decode(f.s().maxBits) }
+func (f Format) MaxFinite() float64 { return f.s().maxFin }
+
+// init decodes each format's largest finite value once: MaxFinite sits on the rounding path.
+func init() {
+	for id := idFP16; id <= idE5M2; id++ {
+		specs[id].maxFin = Format{id}.Decode(specs[id].maxBits)
+	}
+}
 
 // MinNormal returns the smallest positive normal value, 2^EMin.
 func (f Format) MinNormal() float64 { return math.Ldexp(1, f.s().emin) }

@@ -107,22 +107,34 @@ func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
 	}
 	s := f.s()
 	a := math.Abs(x)
-	_, e := math.Frexp(a)
-	e-- // 2^e ≤ |x| < 2^(e+1)
+	e := int(math.Float64bits(a)>>52) - 1023 // 2^e ≤ |x| < 2^(e+1) for a normal x
+	if e == -1023 {
+		_, e = math.Frexp(a)
+		e--
+	}
 	q := max(e, s.emin) - s.p + 1
 	// a / 2^q is exact (a power-of-two scaling that stays in float64's normal range for every
 	// format but FP64, where q ≥ −1074 makes it an integer), and so is rounding it to an integer.
-	r := math.Ldexp(math.RoundToEven(math.Ldexp(a, -q)), q)
-	if r == a && a <= f.MaxFinite() { // a p-bit value beyond e_max is not a member: it overflows
+	r := scale2(math.RoundToEven(scale2(a, -q)), q)
+	if r == a && a <= s.maxFin { // a p-bit value beyond e_max is not a member: it overflows
 		return x, Exact
 	}
 	return f.finish(r, x < 0, e < s.emin, sat)
 }
 
+// scale2 returns a·2^k. It multiplies by the power of two when that power is a normal float64,
+// which is exact whenever a·2^k is (every use here), and leaves the other k to math.Ldexp.
+func scale2(a float64, k int) float64 {
+	if k >= -1022 && k <= 1023 {
+		return a * math.Float64frombits(uint64(k+1023)<<52)
+	}
+	return math.Ldexp(a, k)
+}
+
 // finish applies overflow and the sign to r, the magnitude of x rounded to p bits with unbounded
 // exponent range (and gradual underflow), and decides the flag; the value was inexact.
 func (f Format) finish(r float64, neg, tiny, sat bool) (float64, Flag) {
-	mx := f.MaxFinite()
+	mx := f.s().maxFin
 	fl := Inexact
 	switch {
 	case r > mx:

@@ -35,8 +35,18 @@ func (f Format) Ulp(y float64) float64 {
 	case math.IsInf(y, 0):
 		return math.Inf(1)
 	}
-	var b big.Float
-	return math.Ldexp(1, f.UlpExp(b.SetFloat64(y)))
+	return math.Ldexp(1, f.ulpExp64(y))
+}
+
+// ulpExp64 is UlpExp for a finite float64, without big arithmetic: math.Frexp gives y =
+// m·2^k with ½ ≤ |m| < 1 (for float64 subnormals too), so 2^(k−1) ≤ |y| < 2^k.
+func (f Format) ulpExp64(y float64) int {
+	s := f.s()
+	if y == 0 {
+		return s.emin - s.p + 1
+	}
+	_, k := math.Frexp(y)
+	return max(k-1, s.emin) - s.p + 1
 }
 
 // UlpError returns |got − exact| / Ulp(exact), with a relative error of at most 2^−52 in the

@@ -36,6 +36,29 @@ func TestUlp(t *testing.T) {
 	}
 }
 
+// TestUlpMatchesUlpExp checks the float64 path of Ulp against UlpExp on the exact value, in
+// every format, at powers of two and their neighbours across the float64 range (subnormals
+// included), where a binade boundary is off by one if anywhere.
+func TestUlpMatchesUlpExp(t *testing.T) {
+	var ys []float64
+	for e := -1074; e <= 1023; e++ {
+		p := math.Ldexp(1, e)
+		ys = append(ys, p, math.Nextafter(p, 0), math.Nextafter(p, math.Inf(1)), -p, 3*p)
+	}
+	ys = append(ys, 0, math.Copysign(0, -1), math.MaxFloat64, -math.MaxFloat64)
+	for _, f := range Formats() {
+		for _, y := range ys {
+			if math.IsInf(y, 0) {
+				continue
+			}
+			want := math.Ldexp(1, f.UlpExp(new(big.Float).SetFloat64(y)))
+			if got := f.Ulp(y); got != want {
+				t.Fatalf("%v.Ulp(%x) = %x, want %x (UlpExp on the exact value)", f, y, got, want)
+			}
+		}
+	}
+}
+
 func TestUlpError(t *testing.T) {
 	third := new(big.Float).SetPrec(200).Quo(big.NewFloat(1), big.NewFloat(3))
 	inf := new(big.Float).SetInf(false)

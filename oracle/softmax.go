@@ -86,8 +86,8 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 				// y_i = e^(x_i−m)/S < e^−746 with S ≥ 1: far below half the smallest subnormal
 				// of any format the fast path serves, and below 2^−1076, so its float64 is +0.
 				o := &out[i]
-				o.Format, o.Flag, o.kind, o.has64 = f, fp.Underflow, kindBig, true
-				o.approx = farBelowApprox(x[i], ri.m, S)
+				o.Format, o.Flag, o.kind, o.has64 = f, fp.Underflow, kindExp2, true
+				o.a64, o.e2 = farBelowApprox(x[i], ri.m, S)
 				continue
 			case ti < 0 || !ok:
 				pending = append(pending, i)
@@ -178,17 +178,18 @@ func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pe
 }
 
 // farBelowApprox returns the approximation of y = e^(x−m)/S for an output decided as far below
-// (x − m < −747, S ≥ 1 the fast path's sum): 2^t with t = (x − m − log S)·log₂e, within a relative
-// 2^−30 of y, which is within 2^−21 ulp of y in every format (y is far below the subnormal
-// spacing) and good to 9 significant digits when printed. Below e^−10^6 it is 2^−1000001, as the
-// exact path carries such exponentials (expThreshold).
-func farBelowApprox(x, m, S float64) *big.Float {
+// (x − m < −747, S ≥ 1 the fast path's sum) as mant·2^e with mant in [1, 2): 2^t with
+// t = (x − m − log S)·log₂e, within a relative 2^−30 of y, which is within 2^−21 ulp of y in every
+// format (y is far below the subnormal spacing) and good to 9 significant digits when printed.
+// Below e^−10^6 it is 2^−1000001, as the exact path carries such exponentials (expThreshold).
+// The Value holds the pair (kindExp2) and builds the big.Float only when asked for it.
+func farBelowApprox(x, m, S float64) (mant float64, e int32) {
 	dh, dl := twoSum(x, -m)
 	L := dh + (dl - math.Log(S))
 	if !(L >= -expThreshold) {
-		return new(big.Float).SetMantExp(big.NewFloat(1), -1000001)
+		return 1, -1000001
 	}
 	t := L * math.Log2E
-	e := math.Floor(t)
-	return new(big.Float).SetMantExp(big.NewFloat(math.Exp2(t-e)), int(e))
+	fe := math.Floor(t)
+	return math.Exp2(t - fe), int32(fe)
 }

@@ -18,9 +18,10 @@ var ErrPrecisionCap = errors.New("oracle: precision cap reached (undetected exac
 
 // kinds of the approximation a Value carries.
 const (
-	kindNaN = iota // the exact value is NaN (the zero Value)
-	kindF64        // a64 holds the approximation
-	kindBig        // approx holds the approximation
+	kindNaN  = iota // the exact value is NaN (the zero Value)
+	kindF64         // a64 holds the approximation
+	kindBig         // approx holds the approximation
+	kindExp2        // the approximation is a64·2^e2, far below float64's range: Exact builds it
 )
 
 // Value is one output element: its correctly rounded value in the output format and enough of
@@ -45,7 +46,8 @@ type Value struct {
 	Format fp.Format
 	Flag   fp.Flag // from rounding the exact value
 	kind   uint8
-	has64  bool // r64 is the correctly rounded float64 of the exact value
+	has64  bool  // r64 is the correctly rounded float64 of the exact value
+	e2     int32 // kindExp2: the binary exponent of the approximation
 }
 
 // Exact returns the approximation of the exact value (see Value), or nil when the exact value is
@@ -56,6 +58,8 @@ func (v Value) Exact() *big.Float {
 		return new(big.Float).SetFloat64(v.a64)
 	case kindBig:
 		return v.approx
+	case kindExp2:
+		return new(big.Float).SetMantExp(new(big.Float).SetFloat64(v.a64), int(v.e2))
 	}
 	return nil
 }
@@ -100,29 +104,30 @@ func (v Value) Float64() float64 {
 	switch v.kind {
 	case kindF64:
 		return v.a64
-	case kindBig:
+	case kindBig, kindExp2:
 		switch {
 		case v.Flag == fp.Exact || v.Format == fp.FP64:
 			return v.Rounded
 		case v.has64:
 			return v.r64
 		}
-		f, _ := v.approx.Float64()
-		if v.approx.IsInf() {
+		a := v.Exact()
+		f, _ := a.Float64()
+		if a.IsInf() {
 			return f
 		}
 		// The bound 2^−21·ulp(exact) in Format, with ulp(exact) = ulp(approx) (same binade).
-		eb := v.Format.UlpExp(v.approx) - 21
-		if eb >= v.approx.MantExp(nil)-54 {
+		eb := v.Format.UlpExp(a) - 21
+		if eb >= a.MantExp(nil)-54 {
 			// The bound is at least half a float64 ulp of the value (it is below the format's
 			// normal range): no float64 rounding can be proven, and forming approx ± bound
 			// would shift the mantissa by the whole exponent gap.
 			return f
 		}
 		b := new(big.Float).SetMantExp(big.NewFloat(1), eb)
-		prec := v.approx.Prec() + 64
-		lo := new(big.Float).SetPrec(prec).Sub(v.approx, b)
-		hi := new(big.Float).SetPrec(prec).Add(v.approx, b)
+		prec := a.Prec() + 64
+		lo := new(big.Float).SetPrec(prec).Sub(a, b)
+		hi := new(big.Float).SetPrec(prec).Add(a, b)
 		fl, _ := lo.Float64()
 		fh, _ := hi.Float64()
 		if fl == fh {
