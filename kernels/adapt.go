@@ -149,6 +149,11 @@ func FlushToZero() Option { return func(k *Kernel) { k.FlushToZero = true } }
 // WithTimeout sets the per-call timeout.
 func WithTimeout(d time.Duration) Option { return func(k *Kernel) { k.Timeout = d } }
 
+// Returning declares that the kernel always returns (bounded loops, no waits), so that Call runs
+// it on the caller's goroutine without a runner's hand-offs. A Returning kernel that hangs hangs
+// its caller: leave it off for code that may.
+func Returning() Option { return func(k *Kernel) { k.Returns = true } }
+
 // WithDoc sets the kernel's documentation (algorithm and bound).
 func WithDoc(s string) Option { return func(k *Kernel) { k.Doc = s } }
 

@@ -43,7 +43,11 @@ func register(name string, mk func() *Kernel) {
 	if _, dup := registry[name]; dup {
 		panic("kernels: duplicate bundled kernel " + name)
 	}
-	registry[name] = mk
+	registry[name] = func() *Kernel {
+		k := mk()
+		k.Returns = true // every bundled kernel's loops are bounded by its input
+		return k
+	}
 }
 
 // Bundled returns a fresh copy of every bundled kernel, sorted by name.

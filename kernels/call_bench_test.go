@@ -8,9 +8,10 @@ import (
 )
 
 // BenchmarkCall measures what the checked call adds to a kernel: the same fp32 softmax row
-// through k.Fn directly and through Kernel.Call (runner goroutine, watchdog, input copy,
-// output checks), interleaved in one loop so that both see the same machine load; it reports
-// each cost per call and their ratio.
+// through k.Fn directly, through Kernel.Call inline (input copy, output checks: Kernel.Returns,
+// as for every bundled kernel) and through Kernel.Call on a runner goroutine under its watchdog,
+// interleaved in one loop so that all three see the same machine load; it reports each cost per
+// call and the ratios to the direct call.
 func BenchmarkCall(b *testing.B) {
 	k, ok := Lookup("softmax/shifted/fp32")
 	if !ok {
@@ -24,7 +25,9 @@ func BenchmarkCall(b *testing.B) {
 			}
 			a := &Args{Rows: 1, Cols: n, X: x}
 			ctx := context.Background()
-			var direct, checked time.Duration
+			guarded := *k
+			guarded.Returns = false
+			var direct, inline, runner time.Duration
 			calls := 0
 			for b.Loop() {
 				t0 := time.Now()
@@ -35,13 +38,21 @@ func BenchmarkCall(b *testing.B) {
 				if _, err := k.Call(ctx, a); err != nil {
 					b.Fatal(err)
 				}
-				checked += time.Since(t1)
+				t2 := time.Now()
+				if _, err := guarded.Call(ctx, a); err != nil {
+					b.Fatal(err)
+				}
+				runner += time.Since(t2)
+				inline += t2.Sub(t1)
 				direct += t1.Sub(t0)
 				calls++
 			}
-			b.ReportMetric(float64(direct.Nanoseconds())/float64(calls), "direct-ns/call")
-			b.ReportMetric(float64(checked.Nanoseconds())/float64(calls), "checked-ns/call")
-			b.ReportMetric(float64(checked)/float64(direct), "checked/direct")
+			per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(calls) }
+			b.ReportMetric(per(direct), "direct-ns/call")
+			b.ReportMetric(per(inline), "inline-ns/call")
+			b.ReportMetric(per(runner), "runner-ns/call")
+			b.ReportMetric(float64(inline)/float64(direct), "inline/direct")
+			b.ReportMetric(float64(runner)/float64(direct), "runner/direct")
 		})
 	}
 }

@@ -29,7 +29,7 @@ func TestContract(t *testing.T) {
 			x[0] = 7
 		}), ContractInputModified, "the input must be read only"},
 		{"panic", Softmax("panic", func(dst, x []float32) { panic("boom") }), ContractPanic, "panics are recovered and reported"},
-		{"hang", Softmax("hang", func(dst, x []float32) { time.Sleep(time.Hour) }, WithTimeout(20*time.Millisecond)), ContractTimeout, "a call that does not return times out"},
+		{"hang", Softmax("hang", func(dst, x []float32) { time.Sleep(80 * time.Millisecond) }, WithTimeout(20*time.Millisecond)), ContractTimeout, "a call that does not return in time times out"},
 		{"error", SoftmaxErr("err", func(dst, x []float32) error { return errors.New("no") }), ContractReturnedError, "an error on a supported case is a contract finding"},
 		{"not-member", Softmax("member", func(dst, x []float32) {
 			for i := range dst {
@@ -40,22 +40,31 @@ func TestContract(t *testing.T) {
 			return []float64{1}, nil
 		}}, ContractLength, "the harness-level Func must return OutLen values"},
 	}
+	// Every contract holds both on a runner goroutine and inline (Kernel.Returns).
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			a := &Args{Rows: 2, Cols: 3, X: []float64{1, 2, 3, -1, 0, 1}}
-			out, err := tt.k.Call(context.Background(), a)
-			var ce *ContractError
-			switch {
-			case tt.want == 0 && err != nil:
-				t.Fatalf("Call = %v, want no error (%s)", err, tt.reason)
-			case tt.want == 0:
-				if len(out) != 6 {
-					t.Fatalf("len(out) = %d, want 6", len(out))
-				}
-			case !errors.As(err, &ce) || ce.Kind != tt.want:
-				t.Fatalf("Call error = %v, want contract kind %v (%s)", err, tt.want, tt.reason)
+		for _, inline := range []bool{false, true} {
+			k := *tt.k
+			k.Returns = inline
+			name := tt.name + "/runner"
+			if inline {
+				name = tt.name + "/inline"
 			}
-		})
+			t.Run(name, func(t *testing.T) {
+				a := &Args{Rows: 2, Cols: 3, X: []float64{1, 2, 3, -1, 0, 1}}
+				out, err := k.Call(context.Background(), a)
+				var ce *ContractError
+				switch {
+				case tt.want == 0 && err != nil:
+					t.Fatalf("Call = %v, want no error (%s)", err, tt.reason)
+				case tt.want == 0:
+					if len(out) != 6 {
+						t.Fatalf("len(out) = %d, want 6", len(out))
+					}
+				case !errors.As(err, &ce) || ce.Kind != tt.want:
+					t.Fatalf("Call error = %v, want contract kind %v (%s)", err, tt.want, tt.reason)
+				}
+			})
+		}
 	}
 }
 

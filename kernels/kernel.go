@@ -150,6 +150,7 @@ type Kernel struct {
 	Broken      string        // non-empty: deliberately broken and expected to fail, and why
 	Doc         string        // the algorithm and its bound
 	Timeout     time.Duration // per call; 0 means DefaultTimeout
+	Returns     bool          // Fn always returns (bounded loops, no waits): Call runs it inline
 	Fn          Func
 }
 
@@ -301,27 +302,51 @@ func (e *ContractError) Unwrap() error { return e.Err }
 // *ContractError, or an error wrapping ErrUnsupported when the kernel declines the case, or the
 // context's error when ctx ends first.
 //
-// The call runs on a runner goroutine that lives across calls (runner.go), not on a goroutine
-// and a timer made for it: the caller waits for the result under the runner's watchdog timer,
-// which only acts on a hang. A call that times out, or whose ctx ends first, abandons its runner:
-// the context the kernel sees is cancelled, and the runner's goroutine keeps running until the
-// kernel returns (Go cannot kill it); the external-process adapter is the robust option for
-// kernels that may hang.
+// A kernel that may hang runs on a runner goroutine that lives across calls (runner.go), not on
+// a goroutine and a timer made for it: the caller waits for the result under the runner's
+// watchdog timer, which only acts on a hang. A call that times out, or whose ctx ends first,
+// abandons its runner: the context the kernel sees is cancelled, and the runner's goroutine keeps
+// running until the kernel returns (Go cannot kill it); the external-process adapter is the
+// robust option for kernels that may hang. A kernel that declares Returns (every bundled kernel)
+// runs on the caller's goroutine instead, which saves the two goroutine hand-offs of a runner;
+// a call that took longer than its timeout is still a timeout.
 func (k *Kernel) Call(ctx context.Context, a *Args) ([]float64, error) {
 	timeout := k.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	r := getRunner()
-	r.save(a)
-	out, err, ok := r.call(ctx, k, a, timeout)
-	if !ok {
+	var (
+		out   []float64
+		err   error
+		saved *Args
+	)
+	if k.Returns {
+		sv := getSaved()
+		defer savedPool.Put(sv)
+		save(sv, a)
+		t0 := time.Now()
+		out, err = k.callHere(ctx, a)
+		if d := time.Since(t0); d > timeout {
+			return nil, &ContractError{Kernel: k.Name, Kind: ContractTimeout, Index: -1, Detail: fmt.Sprintf("returned after %v, past its timeout of %v", d, timeout)}
+		}
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		return nil, &ContractError{Kernel: k.Name, Kind: ContractTimeout, Index: -1, Detail: fmt.Sprintf("no result after %v (its goroutine leaks)", timeout)}
+		saved = sv
+	} else {
+		r := getRunner()
+		save(&r.saved, a)
+		var ok bool
+		out, err, ok = r.call(ctx, k, a, timeout)
+		if !ok {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &ContractError{Kernel: k.Name, Kind: ContractTimeout, Index: -1, Detail: fmt.Sprintf("no result after %v (its goroutine leaks)", timeout)}
+		}
+		defer putRunner(r)
+		saved = &r.saved
 	}
-	defer putRunner(r)
 	if err != nil {
 		var ce *ContractError
 		switch {
@@ -330,7 +355,7 @@ func (k *Kernel) Call(ctx context.Context, a *Args) ([]float64, error) {
 		}
 		return nil, &ContractError{Kernel: k.Name, Kind: ContractReturnedError, Index: -1, Detail: err.Error(), Err: err}
 	}
-	if i, ok := sameArgs(r.saved, a); !ok {
+	if i, ok := sameArgs(*saved, a); !ok {
 		return nil, &ContractError{Kernel: k.Name, Kind: ContractInputModified, Index: i, Detail: "an input slice differs bitwise after the call"}
 	}
 	if n := k.OutLen(a); len(out) != n {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"time"
 )
 
@@ -65,13 +66,16 @@ func (r *runner) loop() {
 }
 
 // run calls the kernel, turning a panic into a contract error.
-func (r *runner) run() {
+func (r *runner) run() { r.out, r.err = r.k.callHere(r.ctx, r.a) }
+
+// callHere calls Fn on the calling goroutine, turning a panic into a contract error.
+func (k *Kernel) callHere(ctx context.Context, a *Args) (out []float64, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			r.out, r.err = nil, &ContractError{Kernel: r.k.Name, Kind: ContractPanic, Index: -1, Detail: fmt.Sprint(p), Stack: debug.Stack()}
+			out, err = nil, &ContractError{Kernel: k.Name, Kind: ContractPanic, Index: -1, Detail: fmt.Sprint(p), Stack: debug.Stack()}
 		}
 	}()
-	r.out, r.err = r.k.Fn(r.ctx, r.a)
+	return k.Fn(ctx, a)
 }
 
 // call runs k on a and waits for it for at most timeout, or until ctx ends. It reports ok = false
@@ -94,9 +98,13 @@ func (r *runner) call(ctx context.Context, k *Kernel, a *Args, timeout time.Dura
 	return nil, nil, false
 }
 
-// save copies the inputs of a into the runner's buffers, for the check after the call.
-func (r *runner) save(a *Args) {
-	s := &r.saved
+// savedPool holds the input copies of inline calls (Kernel.Returns) between calls.
+var savedPool = sync.Pool{New: func() any { return new(Args) }}
+
+func getSaved() *Args { return savedPool.Get().(*Args) }
+
+// save copies the inputs of a into s, reusing s's buffers, for the check after the call.
+func save(s *Args, a *Args) {
 	x, dy, p, t, w := s.X[:0], s.DY[:0], s.Probs[:0], s.Targets[:0], s.CE.Weights[:0]
 	*s = *a
 	s.X, s.DY, s.Probs = append(x, a.X...), append(dy, a.DY...), append(p, a.Probs...)
