@@ -4,9 +4,11 @@
 package oracle
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"math/big"
+	"slices"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -173,6 +175,50 @@ type groupedBackward struct {
 	k     *big.Rat        // the number of entries at the maximum
 	coef  map[int][]*big.Float
 	md    *maxDefect // the exact analysis of entries at the maximum, built when first needed
+	tg    *tinyGroups
+}
+
+// tinyGroups is what maybeTiny asks of the groups, built once per row when first needed.
+type tinyGroups struct {
+	order []int        // the groups by logit, largest first
+	cnt   []int64      // members of each group
+	dy    []float64    // the members' dy when they all have one (uniform)
+	uni   []bool       // every member of the group has the same dy
+	sum   []*big.Float // Σ_{j∈g} dy_j, exact, for the groups that are not uniform
+}
+
+func (gb *groupedBackward) tinyGroups() *tinyGroups {
+	if gb.tg != nil {
+		return gb.tg
+	}
+	n := len(gb.gx)
+	tg := &tinyGroups{order: make([]int, n), cnt: make([]int64, n), dy: make([]float64, n), uni: make([]bool, n), sum: make([]*big.Float, n)}
+	for g := range tg.order {
+		tg.order[g], tg.uni[g] = g, true
+	}
+	slices.SortStableFunc(tg.order, func(a, b int) int { return cmp.Compare(gb.gx[b], gb.gx[a]) })
+	for j, xj := range gb.x {
+		if math.IsInf(xj, -1) {
+			continue
+		}
+		g := gb.gidx[xj]
+		if tg.cnt[g] == 0 {
+			tg.dy[g] = gb.dy[j]
+		} else if gb.dy[j] != tg.dy[g] {
+			tg.uni[g] = false
+		}
+		tg.cnt[g]++
+	}
+	for j, xj := range gb.x {
+		if g, ok := gb.gidx[xj]; ok && !math.IsInf(xj, -1) && !tg.uni[g] {
+			if tg.sum[g] == nil {
+				tg.sum[g] = new(big.Float).SetPrec(2300)
+			}
+			tg.sum[g].Add(tg.sum[g], new(big.Float).SetFloat64(gb.dy[j]))
+		}
+	}
+	gb.tg = tg
+	return tg
 }
 
 func newGroupedBackward(x, dy []float64, ri rowInfo) *groupedBackward {
@@ -315,13 +361,41 @@ func (gb *groupedBackward) center(fi *fmtInfo, i int, w0 uint) *center {
 			return &center{A: A, eps: e, sign: d.sign}
 		}
 	}
-	if c := tinyBackward(x, dy, gb.m, i, br.w); c != nil {
-		return c
+	if gb.maybeTiny(i) {
+		if c := tinyBackward(x, dy, gb.m, i, br.w); c != nil {
+			return c
+		}
 	}
 	if br.w >= MaxPrecision*2/3 {
 		return negligibleBackward(fi, x, dy, gb.m, i)
 	}
 	return nil
+}
+
+// maybeTiny reports whether tinyBackward can apply to entry i: whether the largest logit of a
+// group with a nonzero coefficient a_g(i) = Σ_{j∈g} (dy_i − dy_j) lies more than 10^6 below the
+// maximum (tinyBackward's own condition, decided here without its big-number pass over the row,
+// which the Ziv loop would otherwise repeat at every precision). It scans the groups from the
+// largest logit down and stops at the first nonzero coefficient: a_g(i) is zero when all of g's
+// members have dy_i (the float64 compare), else when cnt_g·dy_i = Σ_{j∈g} dy_j (exact at 2300
+// bits: float64 dy span 2^−1074 to 2^1088 with the count).
+func (gb *groupedBackward) maybeTiny(i int) bool {
+	tg := gb.tinyGroups()
+	di := gb.dy[i]
+	for _, g := range tg.order {
+		var nonzero bool
+		if tg.uni[g] {
+			nonzero = tg.dy[g] != di
+		} else {
+			a := new(big.Float).SetPrec(2300).SetFloat64(di)
+			a.Mul(a, new(big.Float).SetInt64(tg.cnt[g]))
+			nonzero = a.Cmp(tg.sum[g]) != 0
+		}
+		if nonzero {
+			return gb.gx[g]-gb.m < -expThreshold
+		}
+	}
+	return false
 }
 
 // negligibleBackward is the last resort for an entry below the maximum whose sign no affordable

@@ -2,6 +2,8 @@ package oracle
 
 import (
 	"math"
+	"math/big"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -69,6 +71,63 @@ func TestCEGradNegInfLogits(t *testing.T) {
 		}
 		if err != nil || l[0].Rounded != math.Inf(1) {
 			t.Errorf("%s: loss %v, %v; want +Inf", tt.reason, l, err)
+		}
+	}
+}
+
+// TestSumsOverDenomMatchesRationalSums checks ceRow's integer sums over a common denominator
+// against the rational sums they replace, on coefficients like the callers' (float64 values
+// times 1 − ε plus ε/C, times a weight), logits from subnormal to near MaxFloat64 and −Inf, and
+// a coefficient whose odd denominator is too large for the shortcut (which must then decline).
+func TestSumsOverDenomMatchesRationalSums(t *testing.T) {
+	vals := []float64{0, 1, -3, 0.1, 1e-300, 5e-324, -2.5e307, 1.7e308, 7, math.Inf(-1)}
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := range 2000 {
+		cols := 1 + r.IntN(9)
+		x := make([]float64, cols)
+		a := make([]*big.Rat, cols)
+		eps := []float64{0, 0.1, 0.25, 1}[r.IntN(4)]
+		keep, spread := smoothing(eps, cols)
+		for c := range x {
+			x[c] = vals[r.IntN(len(vals))]
+			if r.IntN(5) == 0 {
+				continue // a nil coefficient is 0
+			}
+			p := vals[r.IntN(len(vals)-1)]
+			k := new(big.Rat).Mul(ratOf(p), keep)
+			k.Add(k, spread)
+			a[c] = k.Mul(k, ratOf(vals[r.IntN(len(vals)-1)]))
+		}
+		if trial%50 == 0 && cols > 1 {
+			a[0] = big.NewRat(1, 1<<62+1) // an odd denominator past the shortcut's 62 bits
+		}
+		ri := analyze(x)
+		if ri.nan || ri.posInf || ri.nFinite == 0 {
+			continue
+		}
+		wantA, wantR := new(big.Rat), new(big.Rat)
+		for c, ac := range a {
+			if ac == nil || ac.Sign() == 0 {
+				continue
+			}
+			wantA.Add(wantA, ac)
+			if !math.IsInf(x[c], -1) {
+				d := new(big.Rat).Sub(ratOf(x[c]), ratOf(ri.m))
+				wantR.Add(wantR, d.Mul(d, ac))
+			}
+		}
+		A, R := sumsOverDenom(a, x, ri.m)
+		if trial%50 == 0 && cols > 1 {
+			if A != nil {
+				t.Fatalf("x = %v: sumsOverDenom took a denominator of %v", x, a[0].Denom())
+			}
+			continue
+		}
+		if A == nil {
+			t.Fatalf("x = %v, a = %v: sumsOverDenom declined", x, a)
+		}
+		if A.Cmp(wantA) != 0 || R.Cmp(wantR) != 0 {
+			t.Fatalf("x = %v, a = %v: A, R = %v, %v; the rational sums give %v, %v", x, a, A, R, wantA, wantR)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/bits"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/loss"
@@ -89,29 +90,107 @@ func (r *ceRow) finish() {
 		r.nan = true
 		return
 	}
+	for c, ac := range r.a {
+		if ac == nil || ac.Sign() == 0 || !math.IsInf(r.x[c], -1) {
+			continue
+		}
+		s := ac.Sign() // a_c·(L − (−Inf)) = sign(a_c)·Inf
+		if r.inf != 0 && r.inf != s {
+			r.inf = 2
+		} else {
+			r.inf = s
+		}
+	}
+	// A sums every coefficient, −Inf classes included: the gradient A·p_j − a_j is finite even
+	// where the loss is ±Inf (PyTorch's log_softmax backward g_j − p_j·Σ_c g_c with g_c = −a_c),
+	// and the loss uses A only when no −Inf class has a nonzero coefficient. R = Σ a_c·(x_c − m)
+	// over the finite logits.
+	if r.A, r.R = sumsOverDenom(r.a, r.x, r.ri.m); r.A != nil {
+		return
+	}
 	r.A, r.R = new(big.Rat), new(big.Rat)
 	var t big.Rat
 	for c, ac := range r.a {
 		if ac == nil || ac.Sign() == 0 {
 			continue
 		}
-		// A sums every coefficient, −Inf classes included: the gradient A·p_j − a_j is finite
-		// even where the loss is ±Inf (PyTorch's log_softmax backward g_j − p_j·Σ_c g_c with
-		// g_c = −a_c), and the loss uses A only when no −Inf class has a nonzero coefficient.
 		r.A.Add(r.A, ac)
 		if math.IsInf(r.x[c], -1) {
-			s := ac.Sign() // a_c·(L − (−Inf)) = sign(a_c)·Inf
-			if r.inf != 0 && r.inf != s {
-				r.inf = 2
-			} else {
-				r.inf = s
-			}
 			continue
 		}
-		t.SetFloat64(r.x[c] - 0) // exact
+		t.SetFloat64(r.x[c])
 		d := new(big.Rat).Sub(&t, ratOf(r.ri.m))
 		r.R.Add(r.R, d.Mul(d, ac))
 	}
+}
+
+// sumsOverDenom returns A = Σ_c a_c and R = Σ_{c: x_c finite} a_c·(x_c − m), exactly, as finish
+// defines them, summed as integers over a common denominator instead of rational by rational
+// (each big.Rat addition reduces by a gcd, which made finish the cost of a long row). The
+// coefficients' denominators are 2^k·q_c with q_c odd and small (a divisor of the class count,
+// from ε/C, in every caller); with q the lcm of the q_c and K the largest k, each a_c is N_c/D
+// with D = q·2^K, and each x_c − m is an integer over 2^1074. The results are the same rationals
+// (big.Rat keeps them in lowest terms). It returns nil when some q_c, or q, does not fit in 62
+// bits; finish then sums rationally.
+func sumsOverDenom(a []*big.Rat, x []float64, m float64) (A, R *big.Rat) {
+	var q uint64 = 1
+	var K uint
+	var odd big.Int
+	for _, ac := range a {
+		if ac == nil || ac.Sign() == 0 {
+			continue
+		}
+		den := ac.Denom()
+		k := den.TrailingZeroBits()
+		K = max(K, k)
+		odd.Rsh(den, k)
+		if !odd.IsUint64() || odd.Uint64() >= 1<<62 {
+			return nil, nil
+		}
+		o := odd.Uint64()
+		l := q / gcd64(q, o)
+		if hi, lo := bits.Mul64(l, o); hi != 0 || lo >= 1<<62 {
+			return nil, nil
+		}
+		q = l * o
+	}
+	mi := scaledInt(m)
+	var an, rn, n, t big.Int
+	for c, ac := range a {
+		if ac == nil || ac.Sign() == 0 {
+			continue
+		}
+		den := ac.Denom()
+		k := den.TrailingZeroBits()
+		odd.Rsh(den, k)
+		n.Mul(ac.Num(), t.SetUint64(q/odd.Uint64()))
+		n.Lsh(&n, K-k) // N_c = a_c·D
+		an.Add(&an, &n)
+		if math.IsInf(x[c], -1) {
+			continue
+		}
+		t.Sub(scaledInt(x[c]), mi)
+		rn.Add(&rn, t.Mul(&t, &n))
+	}
+	D := new(big.Int).Lsh(new(big.Int).SetUint64(q), K)
+	A = new(big.Rat).SetFrac(&an, D)
+	R = new(big.Rat).SetFrac(&rn, D.Lsh(D, 1074))
+	return A, R
+}
+
+// scaledInt returns the finite x·2^1074, an integer.
+func scaledInt(x float64) *big.Int {
+	f := new(big.Float).SetFloat64(x)
+	f.SetMantExp(f, 1074)
+	i, _ := f.Int(nil)
+	return i
+}
+
+func gcd64(a, b uint64) uint64 {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // smoothing returns (1 − ε) and ε/C as rationals.

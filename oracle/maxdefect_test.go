@@ -425,3 +425,42 @@ func TestBackwardNegligibleEntries(t *testing.T) {
 		}
 	}
 }
+
+// TestMaybeTinyMatchesCoefficients checks the shortcut of groupedBackward.maybeTiny against
+// tinyBackward's own condition computed from the exact coefficients a_g(i): the largest logit of
+// a group with a_g(i) ≠ 0 lies more than 10^6 below the maximum. The rows mix logits at the
+// maximum, near it, and far below in groups of equal logits whose dy cancel for some i.
+func TestMaybeTinyMatchesCoefficients(t *testing.T) {
+	xs := []float64{0, 0, -5, -2e6, -2e6, -3e6, math.Inf(-1)}
+	dys := []float64{-1, 0, 1, 2, 3, 0.5, math.Copysign(0, -1)}
+	r := rand.New(rand.NewPCG(1, 2))
+	seen := map[bool]int{}
+	for range 3000 {
+		n := 1 + r.IntN(7)
+		x, dy := make([]float64, n), make([]float64, n)
+		for j := range x {
+			x[j], dy[j] = xs[r.IntN(len(xs))], dys[r.IntN(len(dys))]
+		}
+		ri := analyze(x)
+		if ri.nFinite == 0 {
+			continue
+		}
+		gb := newGroupedBackward(x, dy, ri)
+		for i := range x {
+			m2, found := 0.0, false
+			for g, a := range gb.coefs(i) {
+				if a.Sign() != 0 && (!found || gb.gx[g] > m2) {
+					m2, found = gb.gx[g], true
+				}
+			}
+			want := found && m2-ri.m < -expThreshold
+			if got := gb.maybeTiny(i); got != want {
+				t.Fatalf("x = %v, dy = %v, i = %d: maybeTiny = %v, the coefficients say %v", x, dy, i, got, want)
+			}
+			seen[want]++
+		}
+	}
+	if seen[true] == 0 || seen[false] == 0 {
+		t.Fatalf("the rows never exercised both answers: %v", seen)
+	}
+}

@@ -487,11 +487,12 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 	default:
 		b, fl := conditionBounds(k, a, want)
 		n := float64(a.Cols + 2)
+		outSub, accSub := out.MinSubnormal(), k.AccFormat().MinSubnormal()
 		for i, y := range want {
 			if math.IsNaN(b[i]) {
 				b[i] = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
 			}
-			floor := 2*out.MinSubnormal() + t.safety*n*(fl[i]*k.AccFormat().MinSubnormal()) // fl may be ~max
+			floor := 2*outSub + t.safety*n*(fl[i]*accSub) // fl may be ~max
 			tol[i] = t.safety*b[i] + 0.5*out.Ulp(y) + floor
 		}
 		if !k.Batch {
