@@ -362,7 +362,7 @@ func (gb *groupedBackward) center(fi *fmtInfo, i int, w0 uint) *center {
 		}
 	}
 	if gb.maybeTiny(i) {
-		if c := tinyBackward(x, dy, gb.m, i, br.w); c != nil {
+		if c := gb.tinyBackward(i, br.w); c != nil {
 			return c
 		}
 	}
@@ -432,44 +432,39 @@ func negligibleBackward(fi *fmtInfo, x, dy []float64, m float64, i int) *center 
 // groups g of equal logits with a nonzero coefficient a_g = Σ_{j∈g} (dy_i − dy_j), m2 the largest
 // such logit. Its sign is that of the rescaled sum, and its magnitude is below
 // 2^−1000000·|rescaled sum| (y_i ≤ 1, S ≥ 1), so it rounds to ±0 with Underflow.
-func tinyBackward(x, dy []float64, m float64, i int, w uint) *center {
-	type grp struct {
-		x float64
-		a *big.Float
-	}
-	idx := make(map[float64]int)
-	var gs []grp
-	for j, xj := range x {
-		if math.IsInf(xj, -1) || dy[j] == dy[i] {
+func (gb *groupedBackward) tinyBackward(i int, w uint) *center {
+	// The groups in the order of their first member j with dy_j ≠ dy_i, and their exact
+	// coefficients (the Ziv loop's, cached per entry).
+	a := gb.coefs(i)
+	seen := make([]bool, len(gb.gx))
+	var order []int
+	for j, xj := range gb.x {
+		if math.IsInf(xj, -1) || gb.dy[j] == gb.dy[i] {
 			continue
 		}
-		k, ok := idx[xj]
-		if !ok {
-			k = len(gs)
-			idx[xj] = k
-			gs = append(gs, grp{x: xj, a: new(big.Float).SetPrec(2300)})
+		if g := gb.gidx[xj]; !seen[g] {
+			seen[g] = true
+			order = append(order, g)
 		}
-		d := new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(dy[i]), new(big.Float).SetFloat64(dy[j]))
-		gs[k].a.Add(gs[k].a, d)
 	}
 	m2, found := 0.0, false
-	for _, g := range gs {
-		if g.a.Sign() != 0 && (!found || g.x > m2) {
-			m2, found = g.x, true
+	for _, g := range order {
+		if a[g].Sign() != 0 && (!found || gb.gx[g] > m2) {
+			m2, found = gb.gx[g], true
 		}
 	}
-	if !found || !(m2-m < -expThreshold) {
+	if !found || !(m2-gb.m < -expThreshold) {
 		return nil
 	}
 	mf := new(big.Float).SetFloat64(m2)
 	var sum ival
-	for _, g := range gs {
-		if g.a.Sign() == 0 {
+	for _, g := range order {
+		if a[g].Sign() == 0 {
 			continue
 		}
-		xf := new(big.Float).SetFloat64(g.x)
+		xf := new(big.Float).SetFloat64(gb.gx[g])
 		d := ival{lo: fl(w+64, down).Sub(xf, mf), hi: fl(w+64, up).Sub(xf, mf)}
-		term := ivMul(pointF(g.a), expIval(d, w), w)
+		term := ivMul(pointF(a[g]), expIval(d, w), w)
 		if sum.lo == nil {
 			sum = term
 		} else {

@@ -464,3 +464,22 @@ func TestMaybeTinyMatchesCoefficients(t *testing.T) {
 		t.Fatalf("the rows never exercised both answers: %v", seen)
 	}
 }
+
+// TestBackwardTinySign checks the sign of softmax backward entries whose every contribution
+// lies more than 10^6 below the maximum: dx_1 = y_1·Σ_j (dy_1 − dy_j)·y_j = −2·y_1·y_2 < 0, far
+// below any format's range, rounds to −0; dx_2 = 2·y_2·(y_0 + y_1) > 0 rounds to +0; both
+// underflow. The sign of dx_1 comes from tinyBackward's rescaled sum (its enclosures at any
+// precision straddle 0, relative to the row).
+func TestBackwardTinySign(t *testing.T) {
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.FP64} {
+		v, err := SoftmaxBackward(f, []float64{0, -2e6, -2e6}, []float64{1, 1, 3}, 1, 3, fp.MaskNaN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, neg := range map[int]bool{1: true, 2: false} {
+			if got := v[i].Rounded; got != 0 || math.Signbit(got) != neg || v[i].Flag != fp.Underflow {
+				t.Errorf("%s: dx_%d = %v (%v, sign bit %v), want a zero with sign bit %v and Underflow", f, i, got, v[i].Flag, math.Signbit(got), neg)
+			}
+		}
+	}
+}
