@@ -426,13 +426,15 @@ func TestBackwardNegligibleEntries(t *testing.T) {
 	}
 }
 
-// TestMaybeTinyMatchesCoefficients checks the shortcut of groupedBackward.maybeTiny against
-// tinyBackward's own condition computed from the exact coefficients a_g(i): the largest logit of
-// a group with a_g(i) ≠ 0 lies more than 10^6 below the maximum. The rows mix logits at the
-// maximum, near it, and far below in groups of equal logits whose dy cancel for some i.
-func TestMaybeTinyMatchesCoefficients(t *testing.T) {
+// TestGroupCoefficients checks groupedBackward's coefficients, computed from per-group counts
+// and dy sums, against the pass over the row that defines them, a_g(i) = Σ_{j∈g, dy_j≠dy_i}
+// (dy_i − dy_j) summed from +0 (value and sign of zero), and maybeTiny against tinyBackward's
+// condition on them: the largest logit of a group with a_g(i) ≠ 0 lies more than 10^6 below the
+// maximum. The rows mix logits at the maximum, near it and far below, in groups of equal logits
+// whose dy cancel for some i, with dy from subnormal to near MaxFloat64.
+func TestGroupCoefficients(t *testing.T) {
 	xs := []float64{0, 0, -5, -2e6, -2e6, -3e6, math.Inf(-1)}
-	dys := []float64{-1, 0, 1, 2, 3, 0.5, math.Copysign(0, -1)}
+	dys := []float64{-1, 0, 1, 2, 3, 0.5, math.Copysign(0, -1), 5e-324, 1.7e308, -1.7e308}
 	r := rand.New(rand.NewPCG(1, 2))
 	seen := map[bool]int{}
 	for range 3000 {
@@ -447,17 +449,31 @@ func TestMaybeTinyMatchesCoefficients(t *testing.T) {
 		}
 		gb := newGroupedBackward(x, dy, ri)
 		for i := range x {
+			want := make([]*big.Float, len(gb.gx))
+			for g := range want {
+				want[g] = new(big.Float).SetPrec(2300)
+			}
+			for j, xj := range x {
+				if !math.IsInf(xj, -1) && dy[j] != dy[i] {
+					d := new(big.Float).SetPrec(2200).Sub(new(big.Float).SetFloat64(dy[i]), new(big.Float).SetFloat64(dy[j]))
+					g := gb.gidx[xj]
+					want[g].Add(want[g], d)
+				}
+			}
 			m2, found := 0.0, false
 			for g, a := range gb.coefs(i) {
+				if a.Cmp(want[g]) != 0 || a.Signbit() != want[g].Signbit() {
+					t.Fatalf("x = %v, dy = %v, i = %d: a_%d = %v, the row pass gives %v", x, dy, i, g, a, want[g])
+				}
 				if a.Sign() != 0 && (!found || gb.gx[g] > m2) {
 					m2, found = gb.gx[g], true
 				}
 			}
-			want := found && m2-ri.m < -expThreshold
-			if got := gb.maybeTiny(i); got != want {
-				t.Fatalf("x = %v, dy = %v, i = %d: maybeTiny = %v, the coefficients say %v", x, dy, i, got, want)
+			tiny := found && m2-ri.m < -expThreshold
+			if got := gb.maybeTiny(i); got != tiny {
+				t.Fatalf("x = %v, dy = %v, i = %d: maybeTiny = %v, the coefficients say %v", x, dy, i, got, tiny)
 			}
-			seen[want]++
+			seen[tiny]++
 		}
 	}
 	if seen[true] == 0 || seen[false] == 0 {
