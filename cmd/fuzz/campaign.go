@@ -121,7 +121,10 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 	}
 
 	total := int64(len(c.Kernels)) * shardCount(c.Shard, c.Cases)
-	jobs := make(chan job)
+	// Buffered: with one hand-off per case through an unbuffered channel, the feeder had to be
+	// scheduled between every two cases of every worker, and two workers judged 1.48× one
+	// worker's cases/s (200,000 fp32 softmax cases, -maxlen 32); with the buffer, 1.89×.
+	jobs := make(chan job, 256)
 	go func() {
 		defer close(jobs)
 		// Interleave the kernels so that an interrupted campaign has covered all of them.
