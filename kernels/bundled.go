@@ -31,8 +31,14 @@ func fromAcc[E Elem, F accum](dst []E, y []F) {
 
 func mapRow[E Elem, F accum](alg func(dst, x []F)) func(dst, x []E) {
 	return func(dst, x []E) {
-		y := make([]F, len(dst))
-		alg(y, toAcc[E, F](x))
+		// One allocation for the accumulator's output and input, each capped at its length.
+		n := len(dst)
+		buf := make([]F, n+len(x))
+		y, xa := buf[:n:n], buf[n:]
+		for i, v := range x {
+			xa[i] = F(FromNative(v))
+		}
+		alg(y, xa)
 		fromAcc(dst, y)
 	}
 }

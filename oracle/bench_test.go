@@ -121,7 +121,7 @@ func BenchmarkSoftmaxRatio(b *testing.B) {
 
 // BenchmarkSoftmaxLinear reports the cost of a 65,536-long fp32 row as a ratio to the float64
 // baseline and to the oracle's cost for a 1024-long row, both measured in the same run (the
-// second must be ≤ 80: linear growth is 64).
+// target is ≤ 70: linear growth is 64).
 func BenchmarkSoftmaxLinear(b *testing.B) {
 	x := uniformRow(fp.FP32, 65536, 3)
 	small := uniformRow(fp.FP32, 1024, 1)

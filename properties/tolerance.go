@@ -209,14 +209,19 @@ func softmax64(x []float64) []float64 {
 // that may underflow (a softmax weight y_j, with absolute error up to the accumulation format's
 // min subnormal) is multiplied by a large factor afterwards: softmax backward multiplies y_i by
 // dy_i − c and c sums dy_j·y_j, so its floor scales with 1 + |dy_i − c| + Σ_j |dy_j|; the
-// cross-entropy gradient scales p_j by Σ_c |w_c t'_c|/|D|.
+// cross-entropy gradient scales p_j by Σ_c |w_c t'_c|/|D|. The other operations return a nil
+// second result, which means 1 everywhere.
 func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl []float64) {
 	b = make([]float64, len(want))
-	fl = make([]float64, len(want))
 	rows, cols := a.Rows, a.Cols
 	for i := range b {
 		b[i] = math.NaN()
-		fl[i] = 1
+	}
+	if k.Op == kernels.OpSoftmaxBackward || k.Op == kernels.OpCrossEntropyGrad {
+		fl = make([]float64, len(want))
+		for i := range fl {
+			fl[i] = 1
+		}
 	}
 	u := k.AccFormat().UnitRoundoff()
 	switch k.Op {
@@ -470,9 +475,10 @@ func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
 // values' float64 approximations want (NaN where no bound applies).
 func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
 	out := k.OutFormat()
-	tol := make([]float64, len(want))
+	var tol []float64
 	switch t.kind {
 	case tolStrict:
+		tol = make([]float64, len(want))
 		for i, y := range want {
 			tol[i] = t.k * out.Ulp(y)
 		}
@@ -481,19 +487,25 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 		if t.defaults {
 			rt, at = out.AssertCloseTolerance()
 		}
+		tol = make([]float64, len(want))
 		for i, y := range want {
 			tol[i] = at + rt*math.Abs(y)
 		}
 	default:
 		b, fl := conditionBounds(k, a, want)
+		tol = b // each bound becomes its element's tolerance in place
 		n := float64(a.Cols + 2)
 		outSub, accSub := out.MinSubnormal(), k.AccFormat().MinSubnormal()
 		for i, y := range want {
-			if math.IsNaN(b[i]) {
-				b[i] = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
+			bi, fli := b[i], 1.0
+			if math.IsNaN(bi) {
+				bi = math.Inf(1) // no finite first-order bound (an overflowing x_max − x_min): vacuous
 			}
-			floor := 2*outSub + t.safety*n*(fl[i]*accSub) // fl may be ~max
-			tol[i] = t.safety*b[i] + 0.5*out.Ulp(y) + floor
+			if fl != nil {
+				fli = fl[i]
+			}
+			floor := 2*outSub + t.safety*n*(fli*accSub) // fl may be ~max
+			tol[i] = t.safety*bi + 0.5*out.Ulp(y) + floor
 		}
 		if !k.Batch {
 			for i, e := range rowAdapterRounding(k, a, want) {
