@@ -12,7 +12,10 @@
 // the output (native adapters surround it with NaN guard cells, as gonum's tests do), every output
 // is a value of the output format, panics are recovered and a call that exceeds its timeout is
 // abandoned. A goroutine cannot be killed in Go: a hung kernel's goroutine leaks after its
-// timeout; the external-process adapter is the robust option for kernels that may hang.
+// timeout; the external-process adapter is the robust option for kernels that may hang. A kernel
+// declared Returning (Kernel.Returns; every bundled kernel) always returns, so Call runs it on the
+// caller's goroutine and judges its time after it returns: a hand-off to a runner goroutine and
+// back costs more than a 32-element fp32 softmax (BenchmarkCall).
 //
 // Bundled kernels (Bundled, Lookup) are named op/algorithm/format. For each operation there are
 // fp32 and fp64 versions and fp16/bf16 storage versions that convert to float32, compute in
