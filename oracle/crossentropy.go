@@ -243,7 +243,10 @@ func classRows(op string, logits []float64, rows, cols int, targets []int, opt *
 			} else {
 				continue
 			}
-			r.a[c] = k.Mul(weight(opt, c), k)
+			if opt.Weights != nil {
+				k.Mul(weight(opt, c), k)
+			}
+			r.a[c] = k
 		}
 		r.denom = weight(opt, t)
 		D.Add(D, r.denom)
@@ -264,6 +267,7 @@ func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions
 		return nil, nil, err
 	}
 	keep, spread := smoothing(opt.LabelSmoothing, cols)
+	smooth0 := opt.LabelSmoothing == 0 // keep = 1, spread = 0
 	out := make([]ceRow, rows)
 	for n := range rows {
 		r := &out[n]
@@ -275,9 +279,17 @@ func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions
 				bad = true
 				break
 			}
-			k := new(big.Rat).Mul(ratOf(pc), keep)
-			k.Add(k, spread)
-			r.a[c] = k.Mul(k, weight(opt, c))
+			// (p_c·(1 − ε) + ε/C)·w_c, skipping the products by 1 and the sum with 0 (each
+			// big.Rat operation reduces its result by a gcd).
+			k := ratOf(pc)
+			if !smooth0 {
+				k.Mul(k, keep)
+				k.Add(k, spread)
+			}
+			if opt.Weights != nil {
+				k.Mul(k, weight(opt, c))
+			}
+			r.a[c] = k
 		}
 		r.denom = big.NewRat(1, 1)
 		r.finish()
