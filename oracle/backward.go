@@ -175,11 +175,12 @@ type groupedBackward struct {
 	k     *big.Rat        // the number of entries at the maximum
 	coef  map[int][]*big.Float
 	md    *maxDefect // the exact analysis of entries at the maximum, built when first needed
-	tg    *tinyGroups
+	tg    *groupSums
 }
 
-// tinyGroups is what maybeTiny asks of the groups, built once per row when first needed.
-type tinyGroups struct {
+// groupSums holds the groups' counts, dy and dy sums, from which coefs and maybeTiny work, built
+// once per row when first needed.
+type groupSums struct {
 	order []int        // the groups by logit, largest first
 	cnt   []int64      // members of each group
 	dy    []float64    // the members' dy when they all have one (uniform)
@@ -187,12 +188,12 @@ type tinyGroups struct {
 	sum   []*big.Float // Σ_{j∈g} dy_j, exact, for the groups that are not uniform
 }
 
-func (gb *groupedBackward) tinyGroups() *tinyGroups {
+func (gb *groupedBackward) sums() *groupSums {
 	if gb.tg != nil {
 		return gb.tg
 	}
 	n := len(gb.gx)
-	tg := &tinyGroups{order: make([]int, n), cnt: make([]int64, n), dy: make([]float64, n), uni: make([]bool, n), sum: make([]*big.Float, n)}
+	tg := &groupSums{order: make([]int, n), cnt: make([]int64, n), dy: make([]float64, n), uni: make([]bool, n), sum: make([]*big.Float, n)}
 	for g := range tg.order {
 		tg.order[g], tg.uni[g] = g, true
 	}
@@ -261,7 +262,7 @@ func (gb *groupedBackward) coefs(i int) []*big.Float {
 	if a, ok := gb.coef[i]; ok {
 		return a
 	}
-	tg := gb.tinyGroups()
+	tg := gb.sums()
 	a := make([]*big.Float, len(gb.gx))
 	di := gb.dy[i]
 	var bi, t big.Float
@@ -396,7 +397,7 @@ func (gb *groupedBackward) center(fi *fmtInfo, i int, w0 uint) *center {
 // members have dy_i (the float64 compare), else when cnt_g·dy_i = Σ_{j∈g} dy_j (exact at 2300
 // bits: float64 dy span 2^−1074 to 2^1088 with the count).
 func (gb *groupedBackward) maybeTiny(i int) bool {
-	tg := gb.tinyGroups()
+	tg := gb.sums()
 	di := gb.dy[i]
 	for _, g := range tg.order {
 		var nonzero bool
