@@ -12,8 +12,10 @@ import (
 )
 
 // toAcc converts storage values to the accumulation type (exactly: every E value is an F value).
-func toAcc[E Elem, F accum](x []E) []F {
-	d := make([]F, len(x))
+func toAcc[E Elem, F accum](x []E) []F { return toAccInto(make([]F, len(x)), x) }
+
+// toAccInto is toAcc into d, which has x's length.
+func toAccInto[E Elem, F accum](d []F, x []E) []F {
 	for i, v := range x {
 		d[i] = F(FromNative(v))
 	}
@@ -34,11 +36,8 @@ func mapRow[E Elem, F accum](alg func(dst, x []F)) func(dst, x []E) {
 		// One allocation for the accumulator's output and input, each capped at its length.
 		n := len(dst)
 		buf := make([]F, n+len(x))
-		y, xa := buf[:n:n], buf[n:]
-		for i, v := range x {
-			xa[i] = F(FromNative(v))
-		}
-		alg(y, xa)
+		y := buf[:n:n]
+		alg(y, toAccInto(buf[n:], x))
 		fromAcc(dst, y)
 	}
 }

@@ -211,7 +211,10 @@ func (gb *groupedBackward) sums() *groupSums {
 		tg.cnt[g]++
 	}
 	for j, xj := range gb.x {
-		if g, ok := gb.gidx[xj]; ok && !math.IsInf(xj, -1) && !tg.uni[g] {
+		if math.IsInf(xj, -1) {
+			continue
+		}
+		if g := gb.gidx[xj]; !tg.uni[g] {
 			if tg.sum[g] == nil {
 				tg.sum[g] = new(big.Float).SetPrec(2300)
 			}
