@@ -99,6 +99,12 @@ func LogSoftmax(f fp.Format, x []float64, pol fp.MaskPolicy) ([]Value, error) {
 	return out, logSoftmaxRow(fi, x, pol, out)
 }
 
+// AppendLogSoftmax appends LogSoftmax(f, x, pol) to dst and returns the extended slice, reusing
+// dst's capacity (see AppendSoftmax). On an error dst is returned as it was.
+func AppendLogSoftmax(dst []Value, f fp.Format, x []float64, pol fp.MaskPolicy) ([]Value, error) {
+	return appendRow(dst, f, x, pol, logSoftmaxRow)
+}
+
 func logSoftmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error {
 	f := fi.f
 	ri := analyze(x)

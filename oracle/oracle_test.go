@@ -209,6 +209,54 @@ func TestBatchMatchesRows(t *testing.T) {
 	}
 }
 
+// TestAppendMatchesRows answers rows of changing lengths, formats and special cases into one
+// reused buffer and compares every Value with Softmax's and LogSoftmax's for the same row: a
+// leftover of an earlier row in the reused cells would show here.
+func TestAppendMatchesRows(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	rows := [][]float64{{nan, 1, 2}, {ninf, ninf}, {3, 3, 3, ninf}, {0}}
+	for _, n := range []int{40, 3, 17, 1, 64, 5} {
+		rows = append(rows, randomRow(r, fp.FP16, n), randomRow(r, fp.FP32, n))
+	}
+	same := func(a, b Value) bool {
+		ea, eb := a.Exact(), b.Exact()
+		return math.Float64bits(a.Rounded) == math.Float64bits(b.Rounded) && a.Flag == b.Flag &&
+			a.Format == b.Format && (ea == nil) == (eb == nil) && (ea == nil || ea.Cmp(eb) == 0)
+	}
+	var sbuf, lbuf []Value
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.FP64} {
+		for k, x := range rows {
+			for _, pol := range []fp.MaskPolicy{fp.MaskNaN, fp.MaskZero} {
+				want, err := Softmax(f, x, pol)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if sbuf, err = AppendSoftmax(sbuf[:0], f, x, pol); err != nil || len(sbuf) != len(x) {
+					t.Fatalf("AppendSoftmax row %d: %d values, %v", k, len(sbuf), err)
+				}
+				lwant, _ := LogSoftmax(f, x, pol)
+				prefix := []Value{nanValue(f)} // appended after, not over, what dst holds
+				lbuf, err = AppendLogSoftmax(append(lbuf[:0], prefix...), f, x, pol)
+				if err != nil || len(lbuf) != len(x)+1 || !same(lbuf[0], prefix[0]) {
+					t.Fatalf("AppendLogSoftmax row %d: %d values, %v", k, len(lbuf), err)
+				}
+				for i := range x {
+					if !same(sbuf[i], want[i]) {
+						t.Errorf("%v row %d [%d]: AppendSoftmax %v (%v), Softmax %v (%v)", f, k, i, sbuf[i].Rounded, sbuf[i].Flag, want[i].Rounded, want[i].Flag)
+					}
+					if !same(lbuf[i+1], lwant[i]) {
+						t.Errorf("%v row %d [%d]: AppendLogSoftmax %v (%v), LogSoftmax %v (%v)", f, k, i, lbuf[i+1].Rounded, lbuf[i+1].Flag, lwant[i].Rounded, lwant[i].Flag)
+					}
+				}
+			}
+		}
+	}
+	dst := []Value{zeroValue(fp.FP32)}
+	if got, err := AppendSoftmax(dst, fp.Format{}, []float64{1}, fp.MaskNaN); err == nil || len(got) != 1 {
+		t.Errorf("AppendSoftmax with a bad format: %d values, error %v", len(got), err)
+	}
+}
+
 func TestCrossEntropySpecial(t *testing.T) {
 	f := fp.FP32
 	x := []float64{1, 2, ninf, 0, nan, 3}

@@ -5,6 +5,7 @@ package oracle
 import (
 	"math"
 	"math/big"
+	"slices"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -36,6 +37,29 @@ func Softmax(f fp.Format, x []float64, pol fp.MaskPolicy) ([]Value, error) {
 	}
 	out := make([]Value, len(x))
 	return out, softmaxRow(fi, x, pol, out)
+}
+
+// AppendSoftmax appends Softmax(f, x, pol) to dst and returns the extended slice, reusing dst's
+// capacity: a caller answering row after row (the oracle command) allocates no result per row.
+// On an error dst is returned as it was.
+func AppendSoftmax(dst []Value, f fp.Format, x []float64, pol fp.MaskPolicy) ([]Value, error) {
+	return appendRow(dst, f, x, pol, softmaxRow)
+}
+
+// appendRow appends row's len(x) results to dst (see AppendSoftmax).
+func appendRow(dst []Value, f fp.Format, x []float64, pol fp.MaskPolicy,
+	row func(*fmtInfo, []float64, fp.MaskPolicy, []Value) error) ([]Value, error) {
+	fi, err := newFmtInfo(f)
+	if err != nil {
+		return dst, err
+	}
+	n := len(dst)
+	out := slices.Grow(dst, len(x))[:n+len(x)]
+	clear(out[n:]) // the row functions start from zero Values, as make gives them
+	if err := row(fi, x, pol, out[n:]); err != nil {
+		return dst, err
+	}
+	return out, nil
 }
 
 func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error {

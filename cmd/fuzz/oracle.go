@@ -197,8 +197,9 @@ var oracleWorkers = func() int { return runtime.GOMAXPROCS(0) }
 
 // lineState is what answering a line reuses from one line to the next.
 type lineState struct {
-	x   []float64 // the fast path's row
-	buf []byte    // the line's output
+	x    []float64      // the fast path's row
+	vals []oracle.Value // its results
+	buf  []byte         // the line's output
 }
 
 // answerLine sets st.buf to the output line (newline included) for the input line text, or
@@ -210,11 +211,11 @@ func (st *lineState) answerLine(cfg oracleConfig, text []byte) (int, error) {
 		st.x, ok = fastRow(text, cfg.f, st.x)
 	}
 	if ok {
-		vs, err := compute(cfg, st.x, 0)
-		if err != nil {
+		var err error
+		if st.vals, err = compute(cfg, st.vals[:0], st.x, 0); err != nil {
 			return 1, fmt.Errorf("oracle: %w", err)
 		}
-		for i, v := range vs {
+		for i, v := range st.vals {
 			if i > 0 {
 				st.buf = append(st.buf, ' ')
 			}
@@ -238,11 +239,11 @@ func (st *lineState) answerLine(cfg oracleConfig, text []byte) (int, error) {
 
 // An oracleBatch is a run of consecutive input lines answered by one worker.
 type oracleBatch struct {
-	first int      // the number of its first line
-	text  []byte   // the lines, one after another
-	ends  []int    // ends[k]: the end of line k in text
-	out   []byte   // the output lines of the lines answered
-	done  chan int // closed when out (and err) are final
+	first int           // the number of its first line
+	text  []byte        // the lines, one after another
+	ends  []int         // ends[k]: the end of line k in text
+	out   []byte        // the output lines of the lines answered
+	done  chan struct{} // receives once when out (and err) are final
 	// The first line that failed, if any: its number, exit status and error. Lines after it are
 	// not answered.
 	errLine, status int
@@ -252,7 +253,7 @@ type oracleBatch struct {
 // batchBytes and batchLines bound one batch: large enough that handing it over costs little
 // beside answering it, small enough that workers share short inputs.
 const (
-	batchBytes = 64 << 10
+	batchBytes = 32 << 10
 	batchLines = 256
 )
 
@@ -262,6 +263,11 @@ const (
 func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, workers int) (int, *oracleBatch) {
 	jobs := make(chan *oracleBatch, workers)
 	order := make(chan *oracleBatch, 2*workers) // bounds the batches in flight
+	// Written batches come back for the reader to refill: their buffers keep their capacity, so
+	// that a long input allocates (and, in a fresh process, faults in) a few batches' worth of
+	// memory, not its own size. At most cap(order)+2 batches exist (in order, being read, being
+	// written).
+	free := make(chan *oracleBatch, cap(order)+2)
 	quit := make(chan struct{})
 	defer close(quit)
 	var lines int
@@ -275,7 +281,15 @@ func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, worke
 				return
 			default:
 			}
-			b := &oracleBatch{first: lines + 1, done: make(chan int)}
+			var b *oracleBatch
+			select {
+			case b = <-free:
+			default:
+				// Room for batchBytes and the line that crosses it, usually: growing by append
+				// would leave the smaller copies behind as garbage.
+				b = &oracleBatch{done: make(chan struct{}, 1), text: make([]byte, 0, batchBytes*3/2), out: make([]byte, 0, batchBytes*3/2)}
+			}
+			b.first = lines + 1
 			// Scan must not be called again once it has returned false: after an error it would
 			// return the rest of its buffer (the start of an over-long line) as a last line.
 			for !eof && len(b.ends) < batchLines && len(b.text) < batchBytes {
@@ -312,7 +326,7 @@ func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, worke
 					b.out = append(b.out, st.buf...)
 					start = end
 				}
-				close(b.done)
+				b.done <- struct{}{}
 			}
 		}()
 	}
@@ -327,6 +341,11 @@ func runOracleParallel(cfg oracleConfig, sc *bufio.Scanner, out io.Writer, worke
 				}
 			}()
 			return b.first + len(b.ends) - 1, b
+		}
+		b.text, b.ends, b.out = b.text[:0], b.ends[:0], b.out[:0]
+		select {
+		case free <- b: // always taken (see free); the default only guards the count
+		default:
 		}
 	}
 	return lines, nil
@@ -437,7 +456,7 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 			return nil, 2, newFieldError(field, n.text, err.Error())
 		}
 	}
-	vs, err := compute(cfg, x, target)
+	vs, err := compute(cfg, nil, x, target)
 	if err != nil {
 		return nil, 1, fmt.Errorf("oracle: %w", err)
 	}
@@ -448,18 +467,20 @@ func answer(cfg oracleConfig, text string) ([]float64, int, error) {
 	return res, 0, nil
 }
 
-// compute runs the oracle on one row of values of cfg.f (target: ce's class).
-func compute(cfg oracleConfig, x []float64, target int) ([]oracle.Value, error) {
+// compute runs the oracle on one row of values of cfg.f (target: ce's class) and appends the
+// results to dst.
+func compute(cfg oracleConfig, dst []oracle.Value, x []float64, target int) ([]oracle.Value, error) {
 	switch cfg.op {
 	case "lse":
 		v, err := oracle.LSE(cfg.f, x)
-		return []oracle.Value{v}, err
+		return append(dst, v), err
 	case "softmax":
-		return oracle.Softmax(cfg.f, x, cfg.pol)
+		return oracle.AppendSoftmax(dst, cfg.f, x, cfg.pol)
 	case "logsoftmax":
-		return oracle.LogSoftmax(cfg.f, x, cfg.pol)
+		return oracle.AppendLogSoftmax(dst, cfg.f, x, cfg.pol)
 	case "ce":
-		return oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
+		vs, err := oracle.CrossEntropy(cfg.f, x, 1, len(x), []int{target}, cfg.ce)
+		return append(dst, vs...), err
 	}
 	return nil, fmt.Errorf("unknown operation %q", cfg.op)
 }
