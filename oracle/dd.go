@@ -18,7 +18,6 @@ package oracle
 
 import (
 	"math"
-	"math/big"
 )
 
 // dd is the double-double hi + lo.
@@ -63,11 +62,27 @@ func ddMul(x, y dd) dd {
 // ln2 split as L1 + L2 + L3: L1 has at most 42 significant bits (so k·L1 is exact for
 // |k| < 2^11), L2 = RN(ln2 − L1), L3 = RN(ln2 − L1 − L2); |ln2 − (L1+L2+L3)| < 2^−150.
 // expCoef[j] = 1/j! as a double-double, hi = RN(1/j!), lo = RN(1/j! − hi): relative error
-// ≤ 2^−106.
+// ≤ 2^−106. Written out, so that a process using the oracle does no big arithmetic at start
+// (TestDDConstants derives them again, ln 2 from ln2Ival and 1/j! from big.Rat, and compares);
+// variables, not constants, so that no expression with them is evaluated in exact arithmetic.
 var (
-	ddL1, ddL2, ddL3 float64
-	expCoef          [ddExpDegree + 1]dd
+	ddL1 = 0x1.62e42fefa38p-01
+	ddL2 = 0x1.ef35793c7673p-45
+	ddL3 = 0x1.f97b57a079a19p-103
 )
+
+var expCoef = [ddExpDegree + 1]dd{
+	{1, 0},
+	{1, 0},
+	{0x1p-01, 0},
+	{0x1.5555555555555p-03, 0x1.5555555555555p-57},
+	{0x1.5555555555555p-05, 0x1.5555555555555p-59},
+	{0x1.1111111111111p-07, 0x1.1111111111111p-63},
+	{0x1.6c16c16c16c17p-10, -0x1.f49f49f49f49fp-65},
+	{0x1.a01a01a01a01ap-13, 0x1.a01a01a01a01ap-73},
+	{0x1.a01a01a01a01ap-16, 0x1.a01a01a01a01ap-76},
+	{0x1.71de3a556c734p-19, -0x1.c154f8ddc6cp-73},
+}
 
 // ddExpDegree and ddExpK: e^r = (e^(r/2^K))^(2^K), the inner exponential a Taylor polynomial of
 // degree ddExpDegree at |r/2^K| ≤ 0.35/256 < 2^−9.5, whose tail is below
@@ -76,26 +91,6 @@ const (
 	ddExpDegree = 9
 	ddExpK      = 8
 )
-
-func init() {
-	l := ln2Ival(320).lo // within 2^−300 of ln 2
-	t := new(big.Float).SetPrec(42).SetMode(big.ToZero).Set(l)
-	ddL1, _ = t.Float64()
-	rest := new(big.Float).SetPrec(400).Sub(l, t)
-	ddL2, _ = rest.Float64()
-	rest.Sub(rest, new(big.Float).SetFloat64(ddL2))
-	ddL3, _ = rest.Float64()
-	fact := big.NewInt(1)
-	for j := range expCoef {
-		if j > 1 {
-			fact.Mul(fact, big.NewInt(int64(j)))
-		}
-		q := new(big.Rat).SetFrac(big.NewInt(1), fact)
-		hi, _ := q.Float64()
-		lo, _ := new(big.Rat).Sub(q, new(big.Rat).SetFloat64(hi)).Float64()
-		expCoef[j] = dd{hi, lo}
-	}
-}
 
 // epsExpDD bounds the relative error of ddExp: 2^−89.9 from the polynomial and the squarings,
 // 2^−103 from the reduced argument (an absolute error δ in r is a relative error ≈ δ in e^r),

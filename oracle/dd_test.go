@@ -190,3 +190,32 @@ func TestDDSoftmaxMatchesBig(t *testing.T) {
 		t.Errorf("dd tier left %d of %d entries undecided (want under 5%%)", left, left+decided)
 	}
 }
+
+// TestDDConstants derives ddExp's constants as their comment says and compares them, bit for
+// bit, with the ones written out in dd.go.
+func TestDDConstants(t *testing.T) {
+	l := ln2Ival(320).lo // within 2^−300 of ln 2
+	t42 := new(big.Float).SetPrec(42).SetMode(big.ToZero).Set(l)
+	l1, _ := t42.Float64()
+	rest := new(big.Float).SetPrec(400).Sub(l, t42)
+	l2, _ := rest.Float64()
+	rest.Sub(rest, new(big.Float).SetFloat64(l2))
+	l3, _ := rest.Float64()
+	for i, c := range [][2]float64{{ddL1, l1}, {ddL2, l2}, {ddL3, l3}} {
+		if math.Float64bits(c[0]) != math.Float64bits(c[1]) {
+			t.Errorf("ddL%d = %x, derived %x", i+1, c[0], c[1])
+		}
+	}
+	fact := big.NewInt(1)
+	for j, c := range expCoef {
+		if j > 1 {
+			fact.Mul(fact, big.NewInt(int64(j)))
+		}
+		q := new(big.Rat).SetFrac(big.NewInt(1), fact)
+		hi, _ := q.Float64()
+		lo, _ := new(big.Rat).Sub(q, new(big.Rat).SetFloat64(hi)).Float64()
+		if math.Float64bits(c.hi) != math.Float64bits(hi) || math.Float64bits(c.lo) != math.Float64bits(lo) {
+			t.Errorf("expCoef[%d] = {%x, %x}, derived {%x, %x}", j, c.hi, c.lo, hi, lo)
+		}
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package oraclecmd
 
 import (
 	"math"
@@ -276,30 +276,25 @@ func TestFastRowMatchesGeneral(t *testing.T) {
 		"0x1p-1074", "0x1.ffep+15", "0x1.ffcp+15", "0x1.fep+127", "0x1.fffffep+127", "0x1p+128", "0x1.002p+00",
 		"0x1.000002p+00", "0x1.0000000000001p+00", "nan", "NaN", "inf", "+inf", "-inf", "Inf", "infinity",
 		"0.5", "0.1", "1e3", "1_0", "abc", "0x1.8", "448", "464", "57344", "0x1p-9", "0x1p-16",
-		"0x" + strings.Repeat("0", maxFieldLen) + "1p0"}
+		"0x" + strings.Repeat("0", maxFieldLen) + "1p0",
+		// literals with more after them, which the row parser reads in place and must refuse
+		"12a", "1x", "0x1p3x", "0x1p", "0x1p+", "1.", "-", "+", "--1", "0x", "0x.8p1", "0x1..8p1", "0x1.8.p1",
+		"123456789012345", "1234567890123456", "0x1p+1000000", "0x1p+1000001", "nan1", "inf-", "-nan", "0x1p3\u00a0",
+		"1-1", "2inf", "0x1p3nan", "1+2", "0x1p+3-0x1p+3", "-0x1.8p-01+inf"}
 	seps := []string{" ", "  ", "\t", "\v", "\f", "\r", "\u00a0", "\u0085", "\u2003"}
 	accepted := 0
-	for range 20000 {
-		k := 1 + r.IntN(5)
-		var sb strings.Builder
-		if r.IntN(4) == 0 {
-			sb.WriteString(seps[r.IntN(len(seps))])
+	// Each token alone and beside a plain value, then random lines of tokens and separators.
+	var lines []string
+	for _, tok := range tokens {
+		lines = append(lines, tok, "1 "+tok, tok+"\t1")
+	}
+	for n := range 20000 + len(lines) {
+		line := ""
+		if n < len(lines) {
+			line = lines[n]
+		} else {
+			line = randomLine(r, tokens, seps)
 		}
-		for j := range k {
-			if j > 0 {
-				sb.WriteString(seps[r.IntN(len(seps))])
-			}
-			tok := tokens[r.IntN(len(tokens))]
-			if r.IntN(3) == 0 {
-				v := math.Float64frombits(r.Uint64())
-				if r.IntN(2) == 0 {
-					v = float64(math.Float32frombits(r.Uint32()))
-				}
-				tok = strconv.FormatFloat(v, 'x', -1, 64)
-			}
-			sb.WriteString(tok)
-		}
-		line := sb.String()
 		for _, f := range fp.Formats() {
 			x, ok := fastRow([]byte(line), f, nil)
 			if !ok {
@@ -325,4 +320,29 @@ func TestFastRowMatchesGeneral(t *testing.T) {
 	if accepted < 1000 {
 		t.Errorf("fastRow accepted only %d lines: the fast path is not exercised", accepted)
 	}
+}
+
+// randomLine joins one to five of tokens (or, one time in three, a random float64 or float32 in
+// hex) with separators from seps, sometimes after a leading separator.
+func randomLine(r *rand.Rand, tokens, seps []string) string {
+	k := 1 + r.IntN(5)
+	var sb strings.Builder
+	if r.IntN(4) == 0 {
+		sb.WriteString(seps[r.IntN(len(seps))])
+	}
+	for j := range k {
+		if j > 0 {
+			sb.WriteString(seps[r.IntN(len(seps))])
+		}
+		tok := tokens[r.IntN(len(tokens))]
+		if r.IntN(3) == 0 {
+			v := math.Float64frombits(r.Uint64())
+			if r.IntN(2) == 0 {
+				v = float64(math.Float32frombits(r.Uint32()))
+			}
+			tok = strconv.FormatFloat(v, 'x', -1, 64)
+		}
+		sb.WriteString(tok)
+	}
+	return sb.String()
 }

@@ -1,6 +1,6 @@
-package main
+package oraclecmd
 
-// This file implements the grammar of the rows that "fuzz oracle" reads.
+// This file implements the grammar of the rows that the oracle command reads.
 
 import (
 	"errors"
@@ -128,27 +128,38 @@ func parseNumber(s string) (number, error) {
 // path, so that the grammar and the error messages stay strconv's and big.Rat's alone. It reads
 // the digits once and allocates nothing: the fast path for the CLI's own output format.
 func parseExact[T string | []byte](s T) (v float64, ok bool) {
-	i, neg := 0, false
+	v, end, ok := scanExact(s, 0)
+	return v, ok && end == len(s)
+}
+
+// scanExact reads a literal of parseExact's forms from s[i] on, as far as it goes, and returns
+// its value and the index of the first byte after it; ok is false when s[i:] does not start with
+// such a literal whose value is exactly a float64. The row parser (fastRow) calls it on the line
+// itself and then checks that the literal ends the field, so that each byte is read once.
+func scanExact[T string | []byte](s T, i int) (v float64, end int, ok bool) {
+	neg := false
 	if i < len(s) && (s[i] == '+' || s[i] == '-') {
 		neg = s[i] == '-'
 		i++
 	}
-	if len(s)-i >= 1 && len(s)-i <= 15 && (len(s)-i < 2 || s[i+1]|0x20 != 'x') {
-		n := 0
-		for ; i < len(s); i++ {
-			c := s[i]
-			if c < '0' || c > '9' {
-				return 0, false
-			}
-			n = n*10 + int(c-'0')
-		}
-		v = float64(n) // exact: n < 10^15 < 2^53
-		if neg {
-			v = -v
-		}
-		return v, true
+	if i+1 < len(s) && s[i] == '0' && s[i+1]|0x20 == 'x' {
+		return scanHex(s, i+2, neg)
 	}
-	return parseHexDigits(s, i, neg)
+	start, n := i, 0
+	for ; i < len(s) && s[i]-'0' <= 9; i++ {
+		if i-start == 15 {
+			return 0, i, false // 10^15 or more: may need rounding, left to the general path
+		}
+		n = n*10 + int(s[i]-'0')
+	}
+	if i == start {
+		return 0, i, false
+	}
+	v = float64(n) // exact: n < 10^15 < 2^53
+	if neg {
+		v = -v
+	}
+	return v, i, true
 }
 
 // hexDigit maps a byte to its hexadecimal digit value, or to 0xff.
@@ -166,12 +177,8 @@ var hexDigit = func() (t [256]uint8) {
 	return t
 }()
 
-// parseHexDigits is parseExact's hexadecimal case, from s[i] on (the sign consumed).
-func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool) {
-	if len(s)-i < 4 || s[i] != '0' || s[i+1]|0x20 != 'x' {
-		return 0, false
-	}
-	i += 2
+// scanHex is scanExact's hexadecimal case, from s[i] on (the sign and the 0x consumed).
+func scanHex[T string | []byte](s T, i int, neg bool) (v float64, end int, ok bool) {
 	// value = mant · 16^extra · 2^(pexp − 4·frac): mant takes every digit while it is below 2^60;
 	// past that, a zero digit only counts in extra, and a nonzero one would make the significant
 	// bits span more than 56, so the literal is not a float64.
@@ -185,7 +192,7 @@ func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool
 			if c == '.' && !point && digits > 0 {
 				point = true
 				if i+1 >= len(s) || s[i+1]|0x20 == 'p' {
-					return 0, false // "0x1.p0": valid for strconv, but left to it
+					return 0, i, false // "0x1.p0": valid for strconv, but left to it
 				}
 				continue
 			}
@@ -201,11 +208,11 @@ func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool
 		case d == 0:
 			extra++
 		default:
-			return 0, false
+			return 0, i, false
 		}
 	}
 	if digits == 0 || i+1 >= len(s) || s[i]|0x20 != 'p' {
-		return 0, false
+		return 0, i, false
 	}
 	i++
 	eneg := false
@@ -213,25 +220,24 @@ func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool
 		eneg = s[i] == '-'
 		i++
 	}
-	if i >= len(s) {
-		return 0, false
-	}
-	pexp := 0
-	for ; i < len(s); i++ {
-		c := s[i]
-		if c < '0' || c > '9' || pexp > 1e6 {
-			return 0, false
+	pexp, start := 0, i
+	for ; i < len(s) && s[i]-'0' <= 9; i++ {
+		if pexp > 1e6 {
+			return 0, i, false
 		}
-		pexp = pexp*10 + int(c-'0')
+		pexp = pexp*10 + int(s[i]-'0')
+	}
+	if i == start {
+		return 0, i, false
 	}
 	if eneg {
 		pexp = -pexp
 	}
 	if mant == 0 {
 		if neg {
-			return math.Copysign(0, -1), true
+			return math.Copysign(0, -1), i, true
 		}
-		return 0, true
+		return 0, i, true
 	}
 	e := pexp - 4*frac + 4*extra // value = mant · 2^e
 	tz := bits.TrailingZeros64(mant)
@@ -239,7 +245,7 @@ func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool
 	e += tz
 	bl := bits.Len64(mant)
 	if bl > 53 || e < -1074 || e+bl-1 > 1023 {
-		return 0, false
+		return 0, i, false
 	}
 	// mant · 2^e is a float64 (at most 53 bits, the lowest at or above 2^−1074, the highest at or
 	// below 2^1023), so each product by a power of two below is exact; e ≤ 1023 since bl ≥ 1.
@@ -253,7 +259,7 @@ func parseHexDigits[T string | []byte](s T, i int, neg bool) (v float64, ok bool
 	if neg {
 		v = -v
 	}
-	return v, true
+	return v, i, true
 }
 
 // mantissaIsZero reports whether the digits of a syntactically valid finite

@@ -1,7 +1,8 @@
-package main
+package oraclecmd
 
-// This file benchmarks "fuzz oracle" as a whole process against the oracle in process on the
-// same rows, in one run, and reports the ratio (b.ReportMetric), as issue 11 asks.
+// This file benchmarks the oracle command as a whole process (ulporacle, and "fuzz oracle")
+// against the oracle in process on the same rows, in one run, and reports the ratios
+// (b.ReportMetric), as issue 11 asks.
 
 import (
 	"bytes"
@@ -19,7 +20,7 @@ import (
 )
 
 // hexRows returns rows×n fp32 logits uniform in [−20, 20] from a fixed seed and the same rows as
-// "fuzz oracle" input: one line per row, hex floats in strconv's shortest form.
+// oracle command input: one line per row, hex floats in strconv's shortest form.
 func hexRows(rows, n int, seed uint64) ([][]float64, []byte) {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	xs := make([][]float64, rows)
@@ -38,23 +39,25 @@ func hexRows(rows, n int, seed uint64) ([][]float64, []byte) {
 	return xs, buf
 }
 
-// buildFuzz builds the fuzz command into dir and returns the binary's path.
-func buildFuzz(tb testing.TB, dir string) string {
+// buildCommand builds the command in ../../cmd/name into dir and returns the binary's path.
+func buildCommand(tb testing.TB, dir, name string) string {
 	tb.Helper()
-	bin := filepath.Join(dir, "fuzz")
-	cmd := exec.Command("go", "build", "-o", bin, ".")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "../../cmd/"+name)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("go build: %v\n%s", err, out)
+		tb.Fatalf("go build %s: %v\n%s", name, err, out)
 	}
 	return bin
 }
 
-// BenchmarkOracleProcess runs `fuzz oracle -op softmax -format fp32` as a process on 400 rows of
-// 1024 fp32 hex floats and oracle.Softmax in process on the same rows, alternately in one run,
-// and reports both times and their ratio (target ≤ 2). The process's output is checked against
-// the in-process results, formatted as the command documents.
+// BenchmarkOracleProcess runs `ulporacle -op softmax -format fp32` as a process on 400 rows of
+// 1024 fp32 hex floats, with all CPUs and with GOMAXPROCS=1, `fuzz oracle` with the same flags,
+// and oracle.Softmax in process on the same rows, alternately in one run, and reports the times
+// and the ratios to the in-process time (target ≤ 2: "ratio"). Each process's output is checked
+// against the in-process results, formatted as the command documents.
 func BenchmarkOracleProcess(b *testing.B) {
-	bin := buildFuzz(b, b.TempDir())
+	dir := b.TempDir()
+	lean, fuzz := buildCommand(b, dir, "ulporacle"), buildCommand(b, dir, "fuzz")
 	xs, input := hexRows(400, 1024, 11)
 	var want bytes.Buffer
 	inProcess := func() time.Duration {
@@ -81,12 +84,11 @@ func BenchmarkOracleProcess(b *testing.B) {
 	}
 	// stdin and stdout are files, as with a shell's redirections, so that no goroutine of this
 	// process copies the bytes while the command runs.
-	dir := b.TempDir()
 	inPath, outPath := filepath.Join(dir, "in.txt"), filepath.Join(dir, "out.txt")
 	if err := os.WriteFile(inPath, input, 0o644); err != nil {
 		b.Fatal(err)
 	}
-	run := func(env ...string) time.Duration {
+	run := func(args []string, env ...string) time.Duration {
 		in, err := os.Open(inPath)
 		if err != nil {
 			b.Fatal(err)
@@ -97,7 +99,7 @@ func BenchmarkOracleProcess(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer out.Close()
-		cmd := exec.Command(bin, "oracle", "-op", "softmax", "-format", "fp32")
+		cmd := exec.Command(args[0], append(args[1:], "-op", "softmax", "-format", "fp32")...)
 		cmd.Env = append(os.Environ(), env...)
 		var errb bytes.Buffer
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = in, out, &errb
@@ -105,33 +107,37 @@ func BenchmarkOracleProcess(b *testing.B) {
 		err = cmd.Run()
 		d := time.Since(t0)
 		if err != nil {
-			b.Fatalf("fuzz oracle: %v\n%s", err, errb.String())
+			b.Fatalf("%s: %v\n%s", args, err, errb.String())
 		}
 		if got, err := os.ReadFile(outPath); err != nil || !bytes.Equal(got, want.Bytes()) {
-			b.Fatalf("fuzz oracle output differs from the in-process oracle's (%d bytes, want %d, %v)", len(got), want.Len(), err)
+			b.Fatalf("%s: output differs from the in-process oracle's (%d bytes, want %d, %v)", args, len(got), want.Len(), err)
 		}
 		return d
 	}
-	var tp, tp1, ti time.Duration
+	var tp, tp1, tf, ti time.Duration
 	n := 0
 	for b.Loop() {
 		ti += inProcess()
-		tp += run()
-		tp1 += run("GOMAXPROCS=1")
+		tp += run([]string{lean})
+		tp1 += run([]string{lean}, "GOMAXPROCS=1")
+		tf += run([]string{fuzz, "oracle"})
 		n++
 	}
-	b.ReportMetric(float64(tp1.Nanoseconds())/float64(n)/1e6, "process-1cpu-ms")
-	b.ReportMetric(float64(tp1)/float64(ti), "ratio-1cpu")
-	b.ReportMetric(float64(tp.Nanoseconds())/float64(n)/1e6, "process-ms")
-	b.ReportMetric(float64(ti.Nanoseconds())/float64(n)/1e6, "inprocess-ms")
+	ms := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / float64(n) / 1e6 }
+	b.ReportMetric(ms(ti), "inprocess-ms")
+	b.ReportMetric(ms(tp), "process-ms")
 	b.ReportMetric(float64(tp)/float64(ti), "ratio")
+	b.ReportMetric(ms(tp1), "process-1cpu-ms")
+	b.ReportMetric(float64(tp1)/float64(ti), "ratio-1cpu")
+	b.ReportMetric(ms(tf), "fuzz-oracle-ms")
+	b.ReportMetric(float64(tf)/float64(ti), "fuzz-oracle-ratio")
 }
 
 // BenchmarkRunOracle runs the command's loop in process on the rows of BenchmarkOracleProcess
 // (for -cpuprofile: parsing, checking and printing without the process start).
 func BenchmarkRunOracle(b *testing.B) {
 	_, input := hexRows(400, 1024, 11)
-	cfg := oracleConfig{op: "softmax", f: fp.FP32, pol: fp.MaskNaN}
+	cfg := oracleConfig{name: "ulporacle", op: "softmax", f: fp.FP32, pol: fp.MaskNaN}
 	for b.Loop() {
 		var errb bytes.Buffer
 		if code := runOracle(cfg, bytes.NewReader(input), io.Discard, &errb); code != 0 {
