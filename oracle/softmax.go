@@ -113,6 +113,15 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 				o.Format, o.Flag, o.kind, o.has64 = f, fp.Underflow, kindExp2, true
 				o.a64, o.e2 = farBelowApprox(x[i], ri.m, S)
 				continue
+			case ti < 0 && ok:
+				// Dropped from the sum: fl(x_i − m) < −600, so x_i − m < −600 and
+				// y_i < e^−600 < 2^−865, far below half the smallest subnormal (2^−150 or more) of
+				// every format the fast path serves: +0 there too, with the underflow flag. Its
+				// float64 is not +0, so r64 is not set.
+				o := &out[i]
+				o.Format, o.Flag, o.kind = f, fp.Underflow, kindExp2
+				o.a64, o.e2 = farBelowApprox(x[i], ri.m, S)
+				continue
 			case ti < 0 || !ok:
 				pending = append(pending, i)
 				continue
@@ -202,7 +211,7 @@ func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pe
 }
 
 // farBelowApprox returns the approximation of y = e^(x−m)/S for an output decided as far below
-// (x − m < −747, S ≥ 1 the fast path's sum) as mant·2^e with mant in [1, 2): 2^t with
+// (x − m < −600, S ≥ 1 the fast path's sum) as mant·2^e with mant in [1, 2): 2^t with
 // t = (x − m − log S)·log₂e, within a relative 2^−30 of y, which is within 2^−21 ulp of y in every
 // format (y is far below the subnormal spacing) and good to 9 significant digits when printed.
 // Below e^−10^6 it is 2^−1000001, as the exact path carries such exponentials (expThreshold).
