@@ -183,3 +183,44 @@ func TestFloat32ToFP16Exhaustive(t *testing.T) {
 		t.Error(e)
 	}
 }
+
+// TestFP32Shortcuts checks the float32-conversion shortcuts of RoundFloat64 and Contains against
+// the big path (Round of the exact value) on random float32 bit patterns of every class and on
+// their float64 neighbours, which are not float32 values; FP64's Contains is always true.
+func TestFP32Shortcuts(t *testing.T) {
+	fixed := []uint32{0, 0x80000000, 1, 0x80000001, 0x007fffff, 0x00800000, 0x7f7fffff, 0xff7fffff, 0x7f800000, 0xff800000, 0x3f800000}
+	seed := uint64(0x2545f4914f6cdd1d)
+	for i := 0; i < 300000+len(fixed); i++ {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		u := uint32(seed >> 32)
+		switch {
+		case i < len(fixed):
+			u = fixed[i]
+		case i%4 == 0:
+			u &= 0x807fffff // subnormals
+		}
+		x := float64(math.Float32frombits(u))
+		if math.IsNaN(x) {
+			continue
+		}
+		for k, y := range []float64{x, math.Nextafter(x, math.Inf(1)), math.Nextafter(x, math.Inf(-1))} {
+			if math.IsInf(y, 0) && k > 0 {
+				continue
+			}
+			r1, fl1 := FP32.RoundFloat64(y)
+			r2, fl2 := FP32.Round(new(big.Float).SetFloat64(y))
+			if math.IsInf(y, 0) {
+				r2, fl2 = y, Exact // Round's ±Inf is the format's infinity, exactly
+			}
+			if !same(r1, r2) || fl1 != fl2 && !(fl1 == Inexact && fl2 == Overflow) {
+				t.Fatalf("%x: RoundFloat64 %x %v, Round %x %v", y, r1, fl1, r2, fl2)
+			}
+			if member := fl2 == Exact && same(r2, y); FP32.Contains(y) != member || member != (k == 0) {
+				t.Fatalf("%x: Contains %v, member %v", y, FP32.Contains(y), member)
+			}
+			if !FP64.Contains(y) {
+				t.Fatalf("FP64.Contains(%x) = false", y)
+			}
+		}
+	}
+}

@@ -104,6 +104,10 @@ func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
 		return f.round(b.SetInf(x < 0), sat)
 	case x == 0:
 		return x, Exact
+	case f == FP32 && float64(float32(x)) == x:
+		// A float32 value (the conversion rounds, so it is exact exactly for members): the
+		// common case of a kernel's float32 output, decided without the scaling below.
+		return x, Exact
 	}
 	s := f.s()
 	a := math.Abs(x)
@@ -163,6 +167,12 @@ func (f Format) Contains(x float64) bool {
 	}
 	if math.IsInf(x, 0) {
 		return f.HasInf()
+	}
+	switch f {
+	case FP32: // the float32 conversion is exact exactly for members
+		return float64(float32(x)) == x
+	case FP64:
+		return true
 	}
 	r, fl := f.RoundFloat64(x)
 	return fl == Exact && r == x

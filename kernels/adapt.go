@@ -102,24 +102,67 @@ const guardCells = 8
 // checkGuards returns the index (relative to the output start) of a guard cell that changed.
 func checkGuards[E Elem](buf []E, n int) (int, bool) {
 	g := bitsOf(guardNaN[E]())
-	for i := range buf {
-		if i >= guardCells && i < guardCells+n {
-			continue
-		}
-		if bitsOf(buf[i]) != g {
-			return i - guardCells, false
+	for _, i := range [2]int{0, guardCells + n} { // the guard cells before and after the output
+		for j := i; j < i+guardCells; j++ {
+			if bitsOf(buf[j]) != g {
+				return j - guardCells, false
+			}
 		}
 	}
 	return 0, true
 }
 
+// sameNative returns the first index where a and b differ bit for bit, or −1 and true.
 func sameNative[E Elem](a, b []E) (int, bool) {
+	if a32, ok := any(a).([]float32); ok { // one type switch per slice, not per element
+		b32 := any(b).([]float32)
+		for i := range a32 {
+			if math.Float32bits(a32[i]) != math.Float32bits(b32[i]) {
+				return i, false
+			}
+		}
+		return -1, true
+	}
 	for i := range a {
 		if bitsOf(a[i]) != bitsOf(b[i]) {
 			return i, false
 		}
 	}
 	return -1, true
+}
+
+// toNativeInto sets d[i] = ToNative[E](x[i]), with one type switch per slice for float32 and
+// float64.
+func toNativeInto[E Elem](d []E, x []float64) {
+	switch t := any(d).(type) {
+	case []float32:
+		for i, v := range x {
+			t[i] = float32(v)
+		}
+	case []float64:
+		copy(t, x)
+	default:
+		for i, v := range x {
+			d[i] = ToNative[E](v)
+		}
+	}
+}
+
+// fromNativeInto sets d[i] = FromNative(x[i]), with one type switch per slice for float32 and
+// float64.
+func fromNativeInto[E Elem](d []float64, x []E) {
+	switch t := any(x).(type) {
+	case []float32:
+		for i, v := range t {
+			d[i] = float64(v)
+		}
+	case []float64:
+		copy(d, t)
+	default:
+		for i, v := range x {
+			d[i] = FromNative(v)
+		}
+	}
 }
 
 // An Option sets a declaration field of a kernel built by an adapter.
@@ -234,9 +277,7 @@ func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E
 			d = make([]E, len(x))
 		}
 		d = d[:len(x)]
-		for j, v := range x {
-			d[j] = ToNative[E](v)
-		}
+		toNativeInto(d, x)
 		nat[i], saved[i] = d, append(saved[i][:0], d...)
 	}
 	buf, dst := s.guardedIn(n)
@@ -252,9 +293,7 @@ func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E
 		}
 	}
 	out := make([]float64, n)
-	for i, v := range dst {
-		out[i] = FromNative(v)
-	}
+	fromNativeInto(out, dst)
 	scratchPool[E]().Put(s)
 	return out, nil
 }

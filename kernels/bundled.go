@@ -16,6 +16,16 @@ func toAcc[E Elem, F accum](x []E) []F { return toAccInto(make([]F, len(x)), x) 
 
 // toAccInto is toAcc into d, which has x's length.
 func toAccInto[E Elem, F accum](d []F, x []E) []F {
+	switch t := any(d).(type) { // one type switch per slice where the conversion is plain
+	case []float64:
+		fromNativeInto(t, x)
+		return d
+	case []float32:
+		if x32, ok := any(x).([]float32); ok {
+			copy(t, x32)
+			return d
+		}
+	}
 	for i, v := range x {
 		d[i] = F(FromNative(v))
 	}
@@ -25,6 +35,13 @@ func toAccInto[E Elem, F accum](d []F, x []E) []F {
 // fromAcc rounds each accumulated value once, to nearest even, into E's format.
 func fromAcc[E Elem, F accum](dst []E, y []F) {
 	f := FormatOf[E]()
+	if d32, ok := any(dst).([]float32); ok { // one type switch per slice, not per element
+		for i, v := range y {
+			r, _ := f.RoundFloat64(float64(v))
+			d32[i] = float32(r)
+		}
+		return
+	}
 	for i, v := range y {
 		r, _ := f.RoundFloat64(float64(v))
 		dst[i] = ToNative[E](r)
