@@ -132,7 +132,7 @@ func expTaylor(t *big.Float, w uint, K int, upward bool) *big.Float {
 	for j := int64(1); ; j++ {
 		d.Mul(c, tp)
 		c.Quo(d, jf.SetInt64(j))
-		b.Add(a, c)
+		addNear(b, a, c)
 		a, b = b, a
 		if c.Sign() == 0 || c.MantExp(nil) < -int(w)-2 {
 			break

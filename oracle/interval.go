@@ -104,6 +104,33 @@ func addDir(x, y *big.Float, w uint, mode big.RoundingMode) *big.Float {
 	return z
 }
 
+// addNear sets z to x + y rounded as z.Add(x, y) rounds it (z's precision, which must be set,
+// and mode; the same value and accuracy) and returns z, without the exact sum big.Float forms
+// first, whose length is the operands' exponent gap (a million bits for 2 + 2^−1000001).
+//
+// Proof: let 2^(e−1) ≤ |x| < 2^e be the larger operand. x is a multiple of 2^(e − Prec(x)), and
+// every point where rounding to p = z.Prec() bits changes near x — the p-bit values and their
+// midpoints in x's binade and in the binades on either side — is a multiple of 2^(e − p − 2).
+// With g = min(e − Prec(x), e − p − 2), no such point lies strictly between x and x ± 2^g, so for
+// 0 < |t| < 2^g the rounded value of x + t and its direction from the exact sum depend only on
+// the sign of t. A smaller operand with |y| < 2^g is therefore replaced by sign(y)·2^(g−1).
+func addNear(z, x, y *big.Float) *big.Float {
+	if z.Prec() == 0 || x.Sign() == 0 || y.Sign() == 0 || x.IsInf() || y.IsInf() {
+		return z.Add(x, y)
+	}
+	ex, ey := x.MantExp(nil), y.MantExp(nil)
+	if ex < ey {
+		x, y, ex, ey = y, x, ey, ex
+	}
+	g := min(int64(ex)-int64(x.Prec()), int64(ex)-int64(z.Prec())-2)
+	if int64(ey) > g || g-1 < big.MinExp { // a plain sum, of bounded length (or no stand-in)
+		return z.Add(x, y)
+	}
+	var t big.Float
+	t.SetMantExp(t.SetInt64(int64(y.Sign())), int(g-1)) // |y| < 2^ey ≤ 2^g, |t| = 2^(g−1)
+	return z.Add(x, &t)
+}
+
 func ivNeg(a ival) ival {
 	return ival{lo: new(big.Float).Neg(a.hi), hi: new(big.Float).Neg(a.lo), pos: a.neg, neg: a.pos}
 }

@@ -81,11 +81,11 @@ func atanhSeries(s *big.Float, w uint, upward bool) *big.Float {
 			break
 		}
 		term.Quo(pw, kf.SetInt64(2*k+1))
-		sum.Add(sum, term)
+		addNear(sum, sum, term)
 	}
 	if upward {
 		pw.SetMantExp(pw, 1)
-		sum.Add(sum, pw)
+		addNear(sum, sum, pw) // pw may lie a million bits below sum (s ≈ 2^−1000001)
 	}
 	return sum
 }
@@ -112,7 +112,7 @@ func log1pIval(s ival, w uint) ival {
 		if upward {
 			mode, other = up, down
 		}
-		v := fl(w+8, mode).Quo(x, fl(w+8, other).Add(two, x))
+		v := fl(w+8, mode).Quo(x, addNear(fl(w+8, other), two, x))
 		a := atanhSeries(v, w+8, upward)
 		return a.SetMantExp(a, 1)
 	}
