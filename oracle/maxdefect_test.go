@@ -499,3 +499,84 @@ func TestBackwardTinySign(t *testing.T) {
 		}
 	}
 }
+
+// TestRatStandInMatches compares decideRat with and without its small stand-in for the bound
+// (ratStandIn) on rationals of every kind — odd denominators, format values and midpoints,
+// powers of two, float64 values and midpoints, float64-subnormal and near-overflow magnitudes,
+// both signs — and bounds from 2^−3000 relative up to where the stand-in no longer applies, in
+// every format: the same decision and the same Value, bit for bit.
+func TestRatStandInMatches(t *testing.T) {
+	defer func() { noRatStandIn = false }()
+	r := rand.New(rand.NewPCG(21, 22))
+	var qs []*big.Rat
+	for range 120 {
+		qs = append(qs, big.NewRat(r.Int64N(1<<40)+1, 2*r.Int64N(1<<30)+1))
+	}
+	for _, f := range fp.Formats() {
+		for range 15 {
+			v := min(float64(r.IntN(1<<10)+1)*math.Ldexp(1, r.IntN(40)-20), f.MaxFinite())
+			rv, _ := f.RoundFloat64(v)
+			q := new(big.Rat).SetFloat64(rv)
+			mid := new(big.Rat).Add(q, new(big.Rat).SetFloat64(math.Ldexp(f.Ulp(rv), -1)))
+			qs = append(qs, q, mid)
+		}
+		qs = append(qs, new(big.Rat).SetFloat64(f.MaxFinite()), new(big.Rat).SetFloat64(f.MinSubnormal()))
+	}
+	for range 40 {
+		x := math.Float64frombits(r.Uint64() &^ (1 << 63))
+		if math.IsNaN(x) || math.IsInf(x, 0) || x == 0 {
+			continue
+		}
+		q := new(big.Rat).SetFloat64(x)
+		qs = append(qs, q, new(big.Rat).Add(q, new(big.Rat).SetFloat64(math.Ldexp(math.Nextafter(x, math.Inf(1))-x, -1))))
+	}
+	qs = append(qs, big.NewRat(1, 1<<40), new(big.Rat).SetFrac(big.NewInt(1), new(big.Int).Lsh(big.NewInt(3), 1070)))
+	// Magnitudes where float64's subnormal grid is the finest rounding grid, and below it:
+	// subnormal values and midpoints, and rationals with odd denominators.
+	for range 50 {
+		k := r.Int64N(1<<20) + 1
+		sh := uint(1040 + r.IntN(60))
+		qs = append(qs, new(big.Rat).SetFrac(big.NewInt(k), new(big.Int).Lsh(big.NewInt(1), sh)),
+			new(big.Rat).SetFrac(big.NewInt(2*k+1), new(big.Int).Lsh(big.NewInt(1), 1075)),
+			new(big.Rat).SetFrac(big.NewInt(k), new(big.Int).Lsh(big.NewInt(2*r.Int64N(1000)+3), sh)))
+	}
+	stood, decided := 0, 0
+	for i, q := range qs {
+		if i%2 == 1 {
+			q = new(big.Rat).Neg(q)
+		}
+		qe := new(big.Float).SetPrec(64).SetRat(q).MantExp(nil)
+		for _, f := range fp.Formats() {
+			fi, err := newFmtInfo(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, rel := range []int{-3000, -1200, -200, -120, -90, -70, -60, -50, -40, -30, -20} {
+				e := qe + rel - r.IntN(8)
+				b := new(big.Float).SetMantExp(big.NewFloat(0.5+r.Float64()/2), e)
+				eps := ival{lo: new(big.Float).Neg(b), hi: new(big.Float).SetMantExp(big.NewFloat(0.5), e)}
+				noRatStandIn = false
+				mag := new(big.Float).Abs(eps.lo)
+				if ratStandIn(q, mag) != nil {
+					stood++
+				}
+				v1, ok1 := fi.decideRat(q, eps)
+				noRatStandIn = true
+				v2, ok2 := fi.decideRat(q, eps)
+				if ok1 {
+					decided++
+				}
+				same := ok1 == ok2 && math.Float64bits(v1.Rounded) == math.Float64bits(v2.Rounded) && v1.Flag == v2.Flag &&
+					v1.has64 == v2.has64 && math.Float64bits(v1.r64) == math.Float64bits(v2.r64) &&
+					(v1.approx == nil) == (v2.approx == nil) && (v1.approx == nil || v1.approx.Cmp(v2.approx) == 0)
+				if !same {
+					t.Fatalf("%v, Q = %s, |ε| ≤ 2^%d: with the stand-in %v %v %v (%v %x), without %v %v %v (%v %x)",
+						f, q.FloatString(30), e, ok1, v1.Rounded, v1.Flag, v1.has64, v1.r64, ok2, v2.Rounded, v2.Flag, v2.has64, v2.r64)
+				}
+			}
+		}
+	}
+	if stood < 3000 || decided < 10000 {
+		t.Fatalf("stand-in used %d times, %d decisions: the comparison is not exercised", stood, decided)
+	}
+}

@@ -206,7 +206,10 @@ func (fi *fmtInfo) decideRat(q *big.Rat, eps ival) (Value, bool) {
 	if h := new(big.Float).Abs(eps.hi); h.Cmp(mag) > 0 {
 		mag = h
 	}
-	e, _ := mag.Rat(nil)
+	e := ratStandIn(q, mag)
+	if e == nil {
+		e, _ = mag.Rat(nil)
+	}
 	lo := new(big.Rat).Sub(q, e)
 	hi := new(big.Rat).Add(q, e)
 	if lo.Sign() == 0 || hi.Sign() == 0 || lo.Sign() != hi.Sign() {
@@ -231,6 +234,37 @@ func (fi *fmtInfo) decideRat(q *big.Rat, eps ival) (Value, bool) {
 		v.has64, v.r64 = true, l64 // Q ± E round alike in float64 too (big.Rat.Float64 is exact RN)
 	}
 	return v, true
+}
+
+// noRatStandIn disables ratStandIn (tests compare decideRat with and without it).
+var noRatStandIn bool
+
+// ratStandIn returns a small rational that decideRat can use in place of E = mag (as an exact
+// rational) with the same result, or nil. E's rational has E's binary exponent in its
+// denominator: 2^1000001 for the E of a row whose other exponentials lie below e^−10^6, and a
+// million-bit Q ± E takes milliseconds per entry.
+//
+// Proof: every point where one of decideRat's tests on Q ± E changes — the sign (0), rounding
+// into the format (its values, midpoints, the overflow threshold), the binade (powers of two)
+// and rounding to float64 (its values and midpoints, subnormal ones included) — is a multiple of
+// 2^K with K = min(e − 58, −1076), 2^(e−1) ≤ |Q| < 2^e (e from a 64-bit rounding of Q, so
+// possibly one too high). With Q = n/d in lowest terms, Q·2^−K = n·2^−K/d, and n·2^−K is an
+// integer (K < 0), so Q is a multiple of 2^K or lies at least 2^K/d from every multiple. Either
+// way no such point lies strictly between Q and Q ± t for 0 < t < 2^K/d, so Q − t and Q + t pass
+// or fail every test as Q − E and Q + E do when 0 < E < 2^K/d. The stand-in is 2^K/(2d); E
+// below the bound is checked as 2^(me + bitlen(d)) ≤ 2^(K−1) with 2^(me−1) ≤ E < 2^me.
+func ratStandIn(q *big.Rat, mag *big.Float) *big.Rat {
+	if noRatStandIn || q.Sign() == 0 || mag.Sign() == 0 || mag.IsInf() {
+		return nil
+	}
+	e := new(big.Float).SetPrec(64).SetRat(q).MantExp(nil)
+	K := min(int64(e)-58, -1076)
+	d := q.Denom()
+	if int64(mag.MantExp(nil))+int64(d.BitLen()) > K-1 {
+		return nil
+	}
+	den := new(big.Int).Lsh(d, uint(1-K)) // 2d·2^−K
+	return new(big.Rat).SetFrac(big.NewInt(1), den)
 }
 
 // decideCenter rounds A + ε when |ε| is below half the quantum q = 2^(e−P) of the P-bit grid
