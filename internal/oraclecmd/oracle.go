@@ -155,7 +155,7 @@ func Main(name string, args []string, stdin io.Reader, stdout, stderr io.Writer)
 func runOracle(cfg oracleConfig, stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	defer out.Flush()
-	sc := bufio.NewScanner(bufio.NewReaderSize(stdin, 64<<10))
+	sc := bufio.NewScanner(stdin)
 	// The limit is the larger of maxLineBytes and the initial buffer's capacity.
 	sc.Buffer(make([]byte, 0, min(64<<10, maxLineBytes)), maxLineBytes)
 	fail := func(line, status int, err error) int {
