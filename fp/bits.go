@@ -76,8 +76,7 @@ func (f Format) EncodeChecked(x float64) (uint64, error) {
 	case a == 0:
 		return sign, nil
 	}
-	_, e := math.Frexp(a)
-	e--
+	e := binade(a)
 	if e < s.emin { // subnormal: a = k·2^(emin−m)
 		return sign | uint64(math.Ldexp(a, -(s.emin-int(m)))), nil
 	}

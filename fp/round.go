@@ -111,11 +111,7 @@ func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
 	}
 	s := f.s()
 	a := math.Abs(x)
-	e := int(math.Float64bits(a)>>52) - 1023 // 2^e ≤ |x| < 2^(e+1) for a normal x
-	if e == -1023 {
-		_, e = math.Frexp(a)
-		e--
-	}
+	e := binade(a)
 	q := max(e, s.emin) - s.p + 1
 	// a / 2^q is exact (a power-of-two scaling that stays in float64's normal range for every
 	// format but FP64, where q ≥ −1074 makes it an integer), and so is rounding it to an integer.
@@ -124,6 +120,16 @@ func (f Format) roundFloat64(x float64, sat bool) (float64, Flag) {
 		return x, Exact
 	}
 	return f.finish(r, x < 0, e < s.emin, sat)
+}
+
+// binade returns e with 2^e ≤ |x| < 2^(e+1), for a finite nonzero x: the exponent field for a
+// normal x, math.Frexp for a subnormal one.
+func binade(x float64) int {
+	if e := int(math.Float64bits(x)>>52&0x7ff) - 1023; e != -1023 {
+		return e
+	}
+	_, e := math.Frexp(x)
+	return e - 1
 }
 
 // scale2 returns a·2^k. It multiplies by the power of two when that power is a normal float64,

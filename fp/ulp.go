@@ -38,15 +38,13 @@ func (f Format) Ulp(y float64) float64 {
 	return math.Ldexp(1, f.ulpExp64(y))
 }
 
-// ulpExp64 is UlpExp for a finite float64, without big arithmetic: math.Frexp gives y =
-// m·2^k with ½ ≤ |m| < 1 (for float64 subnormals too), so 2^(k−1) ≤ |y| < 2^k.
+// ulpExp64 is UlpExp for a finite float64, without big arithmetic.
 func (f Format) ulpExp64(y float64) int {
 	s := f.s()
 	if y == 0 {
 		return s.emin - s.p + 1
 	}
-	_, k := math.Frexp(y)
-	return max(k-1, s.emin) - s.p + 1
+	return max(binade(y), s.emin) - s.p + 1
 }
 
 // UlpError returns |got − exact| / Ulp(exact), with a relative error of at most 2^−52 in the
