@@ -267,29 +267,32 @@ func (gb *groupedBackward) coefs(i int) []*big.Float {
 	}
 	tg := gb.sums()
 	a := make([]*big.Float, len(gb.gx))
-	di := gb.dy[i]
-	var bi, t big.Float
-	bi.SetFloat64(di)
 	for g := range a {
-		ag := new(big.Float).SetPrec(2300)
-		switch {
-		case tg.uni[g] && tg.dy[g] == di:
-		case tg.uni[g]:
-			ag.Sub(&bi, t.SetFloat64(tg.dy[g]))
-			if tg.cnt[g] != 1 {
-				ag.Mul(ag, t.SetInt64(tg.cnt[g]))
-			}
-		default:
-			ag.Mul(&bi, t.SetInt64(tg.cnt[g]))
-			ag.Sub(ag, tg.sum[g])
-			if ag.Sign() == 0 {
-				ag.SetInt64(0) // +0, as a sum from +0 would be
-			}
-		}
-		a[g] = ag
+		a[g] = tg.coef(g, gb.dy[i])
 	}
 	gb.coef[i] = a
 	return a
+}
+
+// coef returns a_g = Σ_{j∈g} (di − dy_j) for group g, exactly (see coefs).
+func (tg *groupSums) coef(g int, di float64) *big.Float {
+	ag := new(big.Float).SetPrec(2300)
+	var t big.Float
+	switch {
+	case tg.uni[g] && tg.dy[g] == di:
+	case tg.uni[g]:
+		ag.Sub(t.SetFloat64(di), new(big.Float).SetFloat64(tg.dy[g]))
+		if tg.cnt[g] != 1 {
+			ag.Mul(ag, t.SetInt64(tg.cnt[g]))
+		}
+	default:
+		ag.Mul(t.SetFloat64(di), new(big.Float).SetInt64(tg.cnt[g]))
+		ag.Sub(ag, tg.sum[g])
+		if ag.Sign() == 0 {
+			ag.SetInt64(0) // +0, as a sum from +0 would be
+		}
+	}
+	return ag
 }
 
 // rest encloses Σ_{g≠top} a_g(i)·e^(x_g − m); false when every such term is 0.
@@ -396,24 +399,16 @@ func (gb *groupedBackward) center(fi *fmtInfo, i int, w0 uint) *center {
 // group with a nonzero coefficient a_g(i) = Σ_{j∈g} (dy_i − dy_j) lies more than 10^6 below the
 // maximum (tinyBackward's own condition, decided here without its big-number pass over the row,
 // which the Ziv loop would otherwise repeat at every precision). It scans the groups from the
-// largest logit down and stops at the first nonzero coefficient: a_g(i) is zero when all of g's
-// members have dy_i (the float64 compare), else when cnt_g·dy_i = Σ_{j∈g} dy_j (exact at 2300
-// bits: float64 dy span 2^−1074 to 2^1088 with the count).
+// largest logit down and stops at the first nonzero coefficient (a uniform group's is zero
+// without big arithmetic when its dy is dy_i).
 func (gb *groupedBackward) maybeTiny(i int) bool {
 	tg := gb.sums()
 	di := gb.dy[i]
 	for _, g := range tg.order {
-		var nonzero bool
-		if tg.uni[g] {
-			nonzero = tg.dy[g] != di
-		} else {
-			a := new(big.Float).SetPrec(2300).SetFloat64(di)
-			a.Mul(a, new(big.Float).SetInt64(tg.cnt[g]))
-			nonzero = a.Cmp(tg.sum[g]) != 0
+		if tg.uni[g] && tg.dy[g] == di || tg.coef(g, di).Sign() == 0 {
+			continue
 		}
-		if nonzero {
-			return gb.gx[g]-gb.m < -expThreshold
-		}
+		return gb.gx[g]-gb.m < -expThreshold
 	}
 	return false
 }
