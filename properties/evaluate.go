@@ -22,7 +22,8 @@ type config struct {
 	tol        Tolerance
 	skip       map[string]bool
 	genOpts    []generators.Option
-	noMetamorf bool
+	noMetamorf bool          // Focus: the metamorphic relations cannot decide the focused property
+	outside    string        // an element outside tol: the message, formatted once per config
 	onFail     func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
 }
 
@@ -31,6 +32,7 @@ func newConfig(opts []Option) *config {
 	for _, o := range opts {
 		o(c)
 	}
+	c.outside = fmt.Sprintf("outside the tolerance (%v)", c.tol)
 	return c
 }
 
@@ -43,6 +45,26 @@ func Skip(props ...string) Option {
 		for _, p := range props {
 			c.skip[p] = true
 		}
+	}
+}
+
+// Focus evaluates only what can decide whether prop fails, for callers that ask one question of
+// many cases (a shrinker's predicate: does the case still fail prop, with which class, with what
+// largest ulp error). The metamorphic relations — shift, permutation, batch independence,
+// symmetry — call the kernel again on transformed inputs and record failures only under their own
+// names, under contract (a variant's call failed) and under oracle (the shifted LSE's reference
+// failed); a verdict's ulp errors and every other property come from the case's own call. So
+// for any other prop, Focus skips the relations, and the verdict's MaxUlp and its failures of
+// prop are those of the full evaluation, given a kernel whose outputs depend only on its
+// inputs. For those six names Focus changes nothing. The other failures of a focused verdict
+// are incomplete: it is not a verdict to report.
+func Focus(prop string) Option {
+	return func(c *config) {
+		switch prop {
+		case PropShift, PropPermute, PropBatch, PropSymmetry, PropContract, PropOracle:
+			return
+		}
+		c.noMetamorf = true
 	}
 }
 
@@ -394,5 +416,5 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 	if e.Rounded != 0 && (got == 0 || (math.Abs(got) < out.MinNormal() && math.Abs(e.Rounded) >= out.MinNormal())) {
 		return report(PropAccuracy, ClassUnderflow, "flushed where the exact value is representable")
 	}
-	return report(PropAccuracy, ClassPrecision, fmt.Sprintf("outside the tolerance (%v)", cfg.tol))
+	return report(PropAccuracy, ClassPrecision, cfg.outside)
 }

@@ -78,7 +78,8 @@ func Minimize(c Case, pred Predicate, opt Options) (Case, Stats, error) {
 	}
 	s.class = class
 	s.stats.Class = class
-	s.cache[c.String()] = true
+	s.curKey = s.cur.String()
+	s.cache[s.curKey] = true
 	for {
 		s.stats.Rounds++
 		before := s.stats.Accepted
@@ -102,12 +103,13 @@ func Minimize(c Case, pred Predicate, opt Options) (Case, Stats, error) {
 }
 
 type shrinker struct {
-	pred  Predicate
-	class string
-	opt   Options
-	cache map[string]bool
-	stats Stats
-	cur   Case
+	pred   Predicate
+	class  string
+	opt    Options
+	cache  map[string]bool
+	stats  Stats
+	cur    Case
+	curKey string // cur.String(); candidates are fresh cases, so cur is never changed in place
 }
 
 // try reports whether cand fails with the original class, and adopts it if so.
@@ -126,8 +128,8 @@ func (s *shrinker) try(cand Case) bool {
 		ok = failed && class == s.class
 		s.cache[key] = ok
 	}
-	if ok && key != s.cur.String() {
-		s.cur = cand
+	if ok && key != s.curKey {
+		s.cur, s.curKey = cand, key
 		s.stats.Accepted++
 	}
 	return ok

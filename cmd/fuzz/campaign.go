@@ -357,8 +357,10 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 }
 
 // failsLike returns the shrinking predicate for property prop of kernel k: the case fails prop,
-// with the failure's class, and its largest ulp error is at least minULP.
+// with the failure's class, and its largest ulp error is at least minULP. It evaluates under
+// properties.Focus(prop): a shrink asks that one question hundreds of times.
 func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64, opts ...properties.Option) shrinking.Predicate {
+	opts = append(opts[:len(opts):len(opts)], properties.Focus(prop))
 	return func(s shrinking.Case) (bool, string) {
 		c, err := fromShrinking(s)
 		if err != nil {
