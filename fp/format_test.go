@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -148,5 +149,45 @@ func TestGoString(t *testing.T) {
 	}
 	if got := fmt.Sprintf("%#v", Format{}); got != "fp.Format{}" {
 		t.Errorf("%%#v of the zero Format = %q", got)
+	}
+}
+
+// TestIsFloat64 compares isFloat64, Round's exactness test, with Float64's accuracy on values
+// around every edge it draws: 53 and 54 significant bits, float64's overflow and subnormal
+// ends, the smallest subnormal and below, zeros, infinities.
+func TestIsFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	check := func(x *big.Float) {
+		_, acc := x.Float64()
+		if got := isFloat64(x); got != (acc == big.Exact) {
+			t.Fatalf("isFloat64(%s) = %v, Float64's accuracy %v", x.Text('p', 0), got, acc)
+		}
+	}
+	check(new(big.Float))
+	check(new(big.Float).Neg(new(big.Float)))
+	check(new(big.Float).SetInf(false))
+	check(new(big.Float).SetInf(true))
+	for range 200000 {
+		bits := 1 + r.IntN(60) // significant bits, 53 and 54 among them
+		m := new(big.Int).SetUint64(r.Uint64() | 1<<63)
+		m.Rsh(m, uint(64-bits))
+		m.SetBit(m, 0, 1)
+		var e int
+		switch r.IntN(4) {
+		case 0:
+			e = 1020 + r.IntN(8) // near the overflow end
+		case 1:
+			e = -1022 - r.IntN(60) // subnormal exponents
+		case 2:
+			e = -1074 - r.IntN(4) + bits // the lowest bit near 2^−1074
+		default:
+			e = r.IntN(2000) - 1000
+		}
+		x := new(big.Float).SetPrec(uint(bits)).SetInt(m)
+		x.SetMantExp(x, e-x.MantExp(nil))
+		if r.IntN(2) == 0 {
+			x.Neg(x)
+		}
+		check(x)
 	}
 }

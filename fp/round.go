@@ -63,7 +63,8 @@ func (f Format) round(x *big.Float, sat bool) (float64, Flag) {
 		}
 		return f.nan(x.Signbit()), Overflow
 	}
-	if v, acc := x.Float64(); acc == big.Exact {
+	if isFloat64(x) {
+		v, _ := x.Float64()
 		return f.roundFloat64(v, sat)
 	}
 	s := f.s()
@@ -75,10 +76,12 @@ func (f Format) round(x *big.Float, sat bool) (float64, Flag) {
 	case prec >= 1:
 		var z big.Float
 		z.SetPrec(uint(prec)).SetMode(big.ToNearestEven).Set(x)
-		// z has at most p bits and an exponent of at least e_min − p + 1 (or it overflowed past
-		// any float64 exponent, which Float64 turns into ±Inf): Float64 is exact here.
-		r, _ = z.Float64()
-		r = math.Abs(r)
+		// z is an integer multiple of 2^q of at most p ≤ 53 bits, q ≥ −1074: the integer and
+		// its scaling back are exact (Ldexp gives ±Inf past float64's range, as Float64 would),
+		// without the mantissa copy Float64 makes.
+		z.SetMantExp(&z, -q)
+		i, _ := z.Int64()
+		r = math.Ldexp(math.Abs(float64(i)), q)
 	case prec == 0:
 		// 2^(q−1) ≤ |x| < 2^q: the tie 2^(q−1) goes to even (0), anything above it up.
 		if x.MinPrec() > 1 {
@@ -88,6 +91,17 @@ func (f Format) round(x *big.Float, sat bool) (float64, Flag) {
 		r = 0 // |x| < 2^(q−1), half the smallest subnormal
 	}
 	return f.finish(r, neg, e < s.emin, sat)
+}
+
+// isFloat64 reports whether x is exactly a float64 (x.Float64() would be Exact) without
+// converting it: zero, ±Inf, or finite below 2^1024 with at most 53 significant bits, the lowest
+// at 2^−1074 or above.
+func isFloat64(x *big.Float) bool {
+	if x.Sign() == 0 || x.IsInf() {
+		return true
+	}
+	e, p := x.MantExp(nil), int(x.MinPrec()) // 2^(e−1) ≤ |x| < 2^e; the lowest set bit is 2^(e − p)
+	return e <= 1024 && p <= 53 && e-p >= -1074
 }
 
 // RoundFloat64 returns the float64 x rounded into f exactly as Round would round it.

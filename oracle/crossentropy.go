@@ -594,16 +594,28 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 			continue
 		}
 		br := r.bigRow()
+		// The enclosures of A, D and 0 at the internal precision, made once per precision
+		// rather than once per entry (each SetRat divides).
+		var (
+			civ        uint
+			cA, cD, c0 ival
+		)
+		consts := func(iw uint) (a, d, zero ival) {
+			if iw != civ {
+				civ, cA, cD, c0 = iw, ratIval(r.A, iw), ratIval(D, iw), ratIval(new(big.Rat), iw)
+			}
+			return cA, cD, c0
+		}
 		err := ziv(fi, op, row, pending,
 			func(w uint) error { br.prepare(w); return nil },
 			func(w uint, j int) (ival, error) {
 				iw := br.iw(w)
-				aj := r.a[j]
-				if aj == nil {
-					aj = new(big.Rat)
+				Av, Dv, aiv := consts(iw)
+				if aj := r.a[j]; aj != nil {
+					aiv = ratIval(aj, iw)
 				}
-				g := ivSub(ivMul(ratIval(r.A, iw), br.y(j), iw), ratIval(aj, iw), iw)
-				return ivDiv(g, ratIval(D, iw), iw), nil
+				g := ivSub(ivMul(Av, br.y(j), iw), aiv, iw)
+				return ivDiv(g, Dv, iw), nil
 			},
 			func(j int) *center {
 				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them):
@@ -615,15 +627,15 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				if aj == nil {
 					aj = new(big.Rat)
 				}
-				Dv := ratIval(D, iw)
+				Av, Dv, _ := consts(iw)
 				if r.x[j] != r.ri.m {
-					eps := ivDiv(ivMul(ratIval(r.A, iw), br.y(j), iw), Dv, iw)
+					eps := ivDiv(ivMul(Av, br.y(j), iw), Dv, iw)
 					q := new(big.Rat).Quo(new(big.Rat).Neg(aj), D)
 					return &center{A: dyadic(q), Q: q, eps: eps, sign: r.A.Sign() * D.Sign()}
 				}
 				q := new(big.Rat).Quo(r.A, big.NewRat(int64(br.k), 1))
 				q.Sub(q, aj).Quo(q, D)
-				eps := ivNeg(ivDiv(ivMul(ratIval(r.A, iw), br.yDefect(), iw), Dv, iw))
+				eps := ivNeg(ivDiv(ivMul(Av, br.yDefect(), iw), Dv, iw))
 				return &center{A: dyadic(q), Q: q, eps: eps, sign: -r.A.Sign() * D.Sign()}
 			})
 		if err != nil {

@@ -76,7 +76,11 @@ func ivAdd(a, b ival, w uint) ival {
 }
 
 func ivSub(a, b ival, w uint) ival {
-	return withSign(ival{lo: addDir(a.lo, new(big.Float).Neg(b.hi), w, down), hi: addDir(a.hi, new(big.Float).Neg(b.lo), w, up)}, sumSign(a, ivNeg(b)))
+	s := 0 // the strict sign of a − b: sumSign(a, ivNeg(b)) without negating b's ends
+	if sa := a.sign(); sa == -b.sign() {
+		s = sa
+	}
+	return withSign(ival{lo: subDir(a.lo, b.hi, w, down), hi: subDir(a.hi, b.lo, w, up)}, s)
 }
 
 // addDir returns x + y rounded to w bits in direction mode. big.Float aligns its operands by
@@ -102,6 +106,21 @@ func addDir(x, y *big.Float, w uint, mode big.RoundingMode) *big.Float {
 		z.Add(z, ulp)
 	}
 	return z
+}
+
+// subDir returns addDir(x, −y, w, mode), the same Float value, without the copy of y that the
+// negation makes where the operands are near (a plain sum, which big.Float's Sub computes as Add
+// computes x + (−y)). A zero x goes through the copy: big.Float's Sub(±0, y) is Neg(y), which
+// rounds y before it negates it, in the opposite direction under the directed modes (±0 − 7 to
+// 2 bits toward −Inf gives −6, accuracy Below) where Add(±0, −y) rounds −y. So does the far
+// case, which addDir handles by its exponents.
+func subDir(x, y *big.Float, w uint, mode big.RoundingMode) *big.Float {
+	if x.Sign() != 0 && y.Sign() != 0 && !x.IsInf() && !y.IsInf() {
+		if d := int64(x.MantExp(nil)) - int64(y.MantExp(nil)); -(int64(w)+4) <= d && d <= int64(w)+4 {
+			return fl(w, mode).Sub(x, y)
+		}
+	}
+	return addDir(x, new(big.Float).Neg(y), w, mode)
 }
 
 // addNear sets z to x + y rounded as z.Add(x, y) rounds it (z's precision, which must be set,

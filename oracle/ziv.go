@@ -44,7 +44,26 @@ type fmtInfo struct {
 	minSub    float64
 	is32      bool // float32 conversion is RN into the format
 	hasInf    bool
-	fast      bool // the float64 fast path can decide this format (p ≤ 24)
+	fast      bool      // the float64 fast path can decide this format (p ≤ 24)
+	s64       big.Float // float64Of's scratch: a fmtInfo serves one oracle call, on one goroutine
+}
+
+// float64Of returns x.Float64()'s value. Float64 rounds a new copy of x's mantissa; in float64's
+// normal range this rounds x to 53 bits (to nearest even, as Float64 does) into the scratch,
+// whose storage is reused, and reads the 53-bit integer off it: both exact.
+func (fi *fmtInfo) float64Of(x *big.Float) float64 {
+	if x.Sign() != 0 && !x.IsInf() {
+		// 2^(e−1) ≤ |x| < 2^e: rounded, 2^−1022 ≤ |x| ≤ 2^1023.
+		if e := x.MantExp(nil); -1021 <= e && e <= 1023 {
+			s := &fi.s64
+			s.SetPrec(53).SetMode(big.ToNearestEven).Set(x)
+			es := s.MantExp(nil)
+			i, _ := s.SetMantExp(s, 53-es).Int64()
+			return math.Ldexp(float64(i), es-53)
+		}
+	}
+	v, _ := x.Float64()
+	return v
 }
 
 func newFmtInfo(f fp.Format) (*fmtInfo, error) {
@@ -169,8 +188,7 @@ func (fi *fmtInfo) decideBig(iv ival) (Value, bool) {
 	}
 	m, _ := iv.mid()
 	v := Value{Format: fi.f, Rounded: r1, Flag: f1, kind: kindBig, approx: m}
-	l64, _ := lo.Float64()
-	h64, _ := hi.Float64()
+	l64, h64 := fi.float64Of(lo), fi.float64Of(hi)
 	if l64 == h64 {
 		v.has64, v.r64 = true, l64 // the enclosure decides the float64 rounding too
 	}
