@@ -145,3 +145,28 @@ func TestFloat64Of(t *testing.T) {
 		check(x)
 	}
 }
+
+// TestRatOfMatchesSetFloat64 compares ratOf with big.Rat.SetFloat64: the same value, and the
+// same numerator and denominator (both in lowest terms), over random bit patterns (subnormals,
+// integers and the extremes included).
+func TestRatOfMatchesSetFloat64(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, 0.5, 3, math.MaxFloat64, -math.MaxFloat64,
+		math.SmallestNonzeroFloat64, -math.SmallestNonzeroFloat64, 0x1p-1022, 0x1.fffffffffffffp-1023, 0x1p52, 0x1p53 + 2}
+	for range 200000 {
+		x := math.Float64frombits(r.Uint64())
+		if r.IntN(4) == 0 {
+			x = float64(r.Int64N(1<<20) - 1<<19) // small integers and halves
+			x /= float64(int(1) << r.IntN(4))
+		}
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			xs = append(xs, x)
+		}
+	}
+	for _, x := range xs {
+		got, want := ratOf(x), new(big.Rat).SetFloat64(x)
+		if got.Cmp(want) != 0 || got.Num().Cmp(want.Num()) != 0 || got.Denom().Cmp(want.Denom()) != 0 {
+			t.Fatalf("ratOf(%x) = %v, SetFloat64 %v", x, got, want)
+		}
+	}
+}

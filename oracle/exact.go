@@ -4,7 +4,9 @@
 package oracle
 
 import (
+	"math"
 	"math/big"
+	"math/bits"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -34,9 +36,31 @@ func ratValue(f fp.Format, q *big.Rat) Value {
 	return Value{Format: f, Rounded: rv, Flag: flag, kind: kindBig, approx: r, has64: true, r64: r64}
 }
 
-// ratOf returns x as an exact rational (x finite).
+// ratOf returns x as an exact rational (x finite): big.Rat.SetFloat64's value, without the gcd
+// its normalisation computes. x = ±m·2^e with m odd is already in lowest terms, so m and 2^±e
+// are written into the numerator and denominator (Num and Denom are references to them).
 func ratOf(x float64) *big.Rat {
-	return new(big.Rat).SetFloat64(x)
+	q := new(big.Rat)
+	if x == 0 {
+		return q
+	}
+	fr, e := math.Frexp(math.Abs(x))
+	m := uint64(fr * (1 << 53)) // |x| = m·2^(e−53), exactly (Frexp normalises subnormals)
+	e -= 53
+	tz := bits.TrailingZeros64(m)
+	m >>= tz
+	e += tz
+	q.SetUint64(m)
+	switch {
+	case e > 0:
+		q.Num().Lsh(q.Num(), uint(e))
+	case e < 0:
+		q.Denom().Lsh(q.Denom(), uint(-e))
+	}
+	if x < 0 {
+		q.Neg(q)
+	}
+	return q
 }
 
 // zeroValue returns the Value of an exact +0.
