@@ -307,18 +307,21 @@ func reversedOutputs(k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol 
 // shiftKeepsTol reports whether the tolerances of the shift variant (x + c, c chosen by
 // shiftConstant so that every x + c is exact) are the case's own, so that metamorphic need not
 // compute them again. Strict and assert_close depend on the exact values alone, which the shift
-// keeps for every operation but LSE. The condition-aware bounds of softmax and log-softmax depend
-// on the row through n, x_max − x_min, the running-max updates and Σ exp(x_i − x_max) in float64:
-// each difference of two shifted entries is the same real, rounded alike, and the comparisons
-// are the same, so those are bit for bit the case's; the exception is |x_max|, in the
-// log-softmax bounds of the unshifted and exp-LSE classes. TestVariantTolerances holds every
-// bundled kernel to this.
+// keeps for every operation but LSE. The condition-aware bounds of softmax, log-softmax, the
+// softmax backward and the cross-entropy gradient depend on the row through n, x_max − x_min,
+// the running-max updates, x_max − x_i and exp(x_i − x_max) in float64 (with the upstream
+// gradient, targets and weights, which the shift leaves alone): each difference of two shifted
+// entries is the same real, rounded alike, and the comparisons are the same, so those are bit
+// for bit the case's. The exception is |x_max|, in the log-softmax bounds of the unshifted and
+// exp-LSE classes. (The cross-entropy loss's bound is recomputed: its mulDiff falls back to
+// |x_max| + |x_c| when x_max − x_c overflows float64.) TestVariantTolerances holds every bundled
+// kernel, as each algorithm class, to this.
 func shiftKeepsTol(t Tolerance, k *kernels.Kernel) bool {
 	if t.kind != tolCondition {
 		return k.Op != kernels.OpLSE
 	}
 	switch k.Op {
-	case kernels.OpSoftmax:
+	case kernels.OpSoftmax, kernels.OpSoftmaxBackward, kernels.OpCrossEntropyGrad:
 		return true
 	case kernels.OpLogSoftmax:
 		return k.Algorithm != kernels.AlgUnshifted && k.Algorithm != kernels.AlgExpLSE

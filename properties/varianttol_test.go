@@ -78,7 +78,7 @@ func TestVariantTolerances(t *testing.T) {
 			}
 		}
 	}
-	for _, key := range []string{"shift softmax", "shift logsoftmax", "permute softmax", "permute logsoftmax", "permute lse", "permute ce"} {
+	for _, key := range []string{"shift softmax", "shift logsoftmax", "shift softmaxbwd", "shift cegrad", "permute softmax", "permute logsoftmax", "permute lse", "permute ce"} {
 		if reused[key] == 0 {
 			t.Errorf("no reuse checked for %s (%v)", key, reused)
 		}
