@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -260,10 +261,7 @@ func reversedArgs(a *kernels.Args) *kernels.Args {
 	b := cloneArgs(a)
 	rev := func(s []float64) {
 		for r := 0; r < rows; r++ {
-			q := s[r*cols : (r+1)*cols]
-			for i, j := 0, cols-1; i < j; i, j = i+1, j-1 {
-				q[i], q[j] = q[j], q[i]
-			}
+			slices.Reverse(s[r*cols : (r+1)*cols])
 		}
 	}
 	rev(b.X)
@@ -278,11 +276,7 @@ func reversedArgs(a *kernels.Args) *kernels.Args {
 			b.Targets[r] = cols - 1 - t
 		}
 	}
-	if w := b.CE.Weights; w != nil {
-		for i, j := 0, len(w)-1; i < j; i, j = i+1, j-1 {
-			w[i], w[j] = w[j], w[i]
-		}
-	}
+	slices.Reverse(b.CE.Weights)
 	return b
 }
 

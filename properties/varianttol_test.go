@@ -57,8 +57,8 @@ func TestVariantTolerances(t *testing.T) {
 								t.Fatal(err)
 							}
 						}
-						if fresh := tolerances(m, &k, b, approxOf(exb)); same(tol, fresh) >= 0 {
-							j := same(tol, fresh)
+						fresh := tolerances(m, &k, b, approxOf(exb))
+						if j := same(tol, fresh); j >= 0 {
 							t.Fatalf("%s as %v, case %d, %v, x + %g: tolerance %d reused as %g, computed %g\n%s",
 								k.Name, alg, i, m, sc, j, tol[j], fresh[j], c.String())
 						}
