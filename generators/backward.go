@@ -24,13 +24,13 @@ func Backward(f fp.Format, opts ...Option) *Gen[Case] {
 	return newGen(fmt.Sprintf("Backward(%s, rows≤%d)", f, cfg.maxRows), func(t *rapid.T) Case {
 		c := g.drawBatch(t, intIn(t, 1, cfg.maxRows))
 		c.DYClass = p.draw(t)
-		c.DY = drawDY(t, f, c.DYClass, c.Rows, c.Cols)
+		c.DY = drawDY(t, cfg.flat, f, c.DYClass, c.Rows, c.Cols)
 		return c
 	})
 }
 
 // drawDY draws a rows×n upstream gradient of class c.
-func drawDY(t *rapid.T, f fp.Format, c Class, rows, n int) []float64 {
+func drawDY(t *rapid.T, flat bool, f fp.Format, c Class, rows, n int) []float64 {
 	dy := make([]float64, 0, rows*n)
 	if n == 0 {
 		return dy
@@ -44,7 +44,7 @@ func drawDY(t *rapid.T, f fp.Format, c Class, rows, n int) []float64 {
 			r = constRow(n, 0)
 			r[pos(t, n)] = 1
 		case DYLogit, DYNaN:
-			r = fill(t, n, func(t *rapid.T) float64 { return logit(t, f, 16) })
+			r = fill(t, flat, n, func(t *rapid.T) float64 { return logit(t, f, 16) })
 		case DYConstant:
 			v := logit(t, f, 16)
 			if bitGen.Draw(t, "huge") {
@@ -52,9 +52,9 @@ func drawDY(t *rapid.T, f fp.Format, c Class, rows, n int) []float64 {
 			}
 			r = constRow(n, v)
 		case DYHuge:
-			r = fill(t, n, func(t *rapid.T) float64 { return huge(t, f) })
+			r = fill(t, flat, n, func(t *rapid.T) float64 { return huge(t, f) })
 		case DYTiny:
-			r = fill(t, n, func(t *rapid.T) float64 {
+			r = fill(t, flat, n, func(t *rapid.T) float64 {
 				if intIn(t, 0, 3) == 3 {
 					return withSign(t, 0)
 				}
@@ -100,7 +100,7 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 	}
 	p := newPicker("ce", ceOrder, cfg.weights, formatAllows(f))
 	return newGen(fmt.Sprintf("CrossEntropy(%s, rows≤%d)", f, cfg.maxRows), func(t *rapid.T) Case {
-		cl := p.draw(t)
+		cl, flat := p.draw(t), cfg.flat
 		rg := g
 		if cl == CEProbZeroNegInf {
 			rg = masked
@@ -121,7 +121,7 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 			if cl == CESmoothing {
 				c.CE.LabelSmoothing = sampled(t, []float64{0.1, 0, 0.05, 0.2, 0.5, 1})
 				if bitGen.Draw(t, "weights") {
-					c.CE.Weights = fill(t, n, weight)
+					c.CE.Weights = fill(t, flat, n, weight)
 				}
 			}
 			if cl == CEZeroWeights {
@@ -130,7 +130,7 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 				if bitGen.Draw(t, "all-zero") {
 					c.CE.Weights = constRow(n, 0)
 				} else {
-					c.CE.Weights = fill(t, n, func(t *rapid.T) float64 {
+					c.CE.Weights = fill(t, flat, n, func(t *rapid.T) float64 {
 						if bitGen.Draw(t, "zero") {
 							return 0
 						}
@@ -165,9 +165,9 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 				case i == zero || (cl == CEProbZeroMass && intIn(t, 0, 3) == 3):
 					r = make([]float64, n)
 				case cl == CEProbZeroNegInf:
-					r = probRow(t, f, c.Row(i), func(x float64) bool { return math.IsInf(x, -1) })
+					r = probRow(t, flat, f, c.Row(i), func(x float64) bool { return math.IsInf(x, -1) })
 				default:
-					r = drawProbRow(t, f, n)
+					r = drawProbRow(t, flat, f, n)
 				}
 				c.Probs = append(c.Probs, r...)
 			}
@@ -179,7 +179,7 @@ func CrossEntropy(f fp.Format, opts ...Option) *Gen[Case] {
 }
 
 // drawProbRow draws a row of n target probabilities: one-hot, uniform or random.
-func drawProbRow(t *rapid.T, f fp.Format, n int) []float64 {
+func drawProbRow(t *rapid.T, flat bool, f fp.Format, n int) []float64 {
 	switch intIn(t, 0, 2) {
 	case 0:
 		r := make([]float64, n)
@@ -193,14 +193,14 @@ func drawProbRow(t *rapid.T, f fp.Format, n int) []float64 {
 		}
 		return r
 	}
-	return probRow(t, f, make([]float64, n), func(float64) bool { return false })
+	return probRow(t, flat, f, make([]float64, n), func(float64) bool { return false })
 }
 
 // probRow draws random target probabilities for the logits x: 0 exactly where zero(x_i),
 // elsewhere positive weights normalised in float64 and rounded into f. A row with every entry
 // zeroed has mass 0.
-func probRow(t *rapid.T, f fp.Format, x []float64, zero func(float64) bool) []float64 {
-	w := fill(t, len(x), func(t *rapid.T) float64 { return normal(t, f, -4, 0) })
+func probRow(t *rapid.T, flat bool, f fp.Format, x []float64, zero func(float64) bool) []float64 {
+	w := fill(t, flat, len(x), func(t *rapid.T) float64 { return normal(t, f, -4, 0) })
 	sum := 0.0
 	for i := range w {
 		if zero(x[i]) {

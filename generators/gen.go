@@ -5,6 +5,7 @@ package generators
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,7 @@ type config struct {
 	maxTensorLen int
 	lengths      []int
 	shape        []int
+	flat         bool
 }
 
 func newConfig(opts []Option) *config {
@@ -126,6 +128,13 @@ func Lengths(ns ...int) Option {
 	return func(c *config) { c.lengths = append([]int(nil), ns...) }
 }
 
+// Flat draws every row element, and every further row of a batch, without a rapid group of its
+// own: the same bits make the same values, so Example(seed) returns what it returns without
+// Flat, but rapid's shrinker can no longer delete one element or one row at a time. Rapid
+// allocates a T for every grouped draw (tens per case); a campaign, which draws by Example and
+// shrinks with the shrinking package, passes Flat and allocates none of them.
+func Flat() Option { return func(c *config) { c.flat = true } }
+
 // MaxRows bounds the number of rows of a batch: batches have 1 to n rows (default 4).
 func MaxRows(n int) Option {
 	if n < 1 {
@@ -180,6 +189,59 @@ func WithShape(lens ...int) Option {
 	}
 	return func(c *config) { c.shape = append([]int(nil), lens...) }
 }
+
+// group draws fn's value as one group of rapid's bitstream, as gen.Draw(t, label) does where gen
+// is rapid.Custom(fn); under Flat it calls fn directly. The two draw the same bits and return the
+// same value: rapid's bitstreams only record where groups begin and end, for its shrinker. A
+// Custom draw calls fn again, at most customTries times in all, when fn gives up (a Filter
+// inside it found no value, rapid's invalidData panic), and then gives up itself; the direct
+// call does the same, so that the bits drawn after a retry are the same too.
+func group[V any](flat bool, t *rapid.T, gen *rapid.Generator[V], fn func(*rapid.T) V, label string) V {
+	if !flat {
+		return gen.Draw(t, label)
+	}
+	var last any
+	for range customTries {
+		v, gaveUp := tryDraw(t, fn)
+		if gaveUp == nil {
+			return v
+		}
+		last = gaveUp
+	}
+	panic(last)
+}
+
+// customTries is how many times a rapid.Custom draw calls its function before it gives up
+// (rapid's "small"; TestFlatMatchesGrouped meets retries and fails if it differs).
+const customTries = 5
+
+// tryDraw calls fn, and returns rapid's invalidData panic instead of the value if fn gives up;
+// other panics go on.
+func tryDraw[V any](t *rapid.T, fn func(*rapid.T) V) (v V, gaveUp any) {
+	defer func() {
+		if r := recover(); r != nil {
+			if reflect.TypeOf(r) != invalidData {
+				panic(r)
+			}
+			gaveUp = r
+			flatRetries.Add(1)
+		}
+	}()
+	return fn(t), nil
+}
+
+// invalidData is the type of the value rapid panics with when a draw gives up: found once, by a
+// Filter that accepts nothing.
+var invalidData = func() (typ reflect.Type) {
+	rapid.Custom(func(t *rapid.T) bool {
+		defer func() { typ = reflect.TypeOf(recover()) }()
+		return rapid.Bool().Filter(func(bool) bool { return false }).Draw(t, "never")
+	}).Example(0)
+	return typ
+}()
+
+// flatRetries counts the retries of group under Flat, for the tests.
+var flatRetries atomic.Int64
 
 // pickBits is the resolution of a class choice: 2^pickBits slots shared by the classes of a
 // family in proportion to their weights.

@@ -206,7 +206,7 @@ func (s *stepGen) special(t *rapid.T, c Class) float64 {
 func (s *stepGen) draw(t *rapid.T, c Class, shape []int) GradStep {
 	st := GradStep{Format: s.f, Class: c, Scale: s.cfg.scale, ScaledFormat: s.sf, Grads: make([][]float64, len(shape))}
 	for i, n := range shape {
-		st.Grads[i] = fill(t, n, s.clean)
+		st.Grads[i] = fill(t, s.cfg.flat, n, s.clean)
 	}
 	if c == StepClean {
 		return st

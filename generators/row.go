@@ -137,19 +137,22 @@ func (g *rowGen) fits(c Class, n int) bool {
 // Each element is drawn as one rapid generator, so that it is one group of rapid's bitstream:
 // the shrinker can then delete an element while it lowers the length, and a failing element at
 // the end of a row can move to the front of a shorter one.
-func fill(t *rapid.T, n int, elem func(*rapid.T) float64) []float64 {
+func fill(t *rapid.T, flat bool, n int, elem func(*rapid.T) float64) []float64 {
 	x := make([]float64, n)
-	eg := rapid.Custom(elem)
+	var eg *rapid.Generator[float64]
+	if !flat {
+		eg = rapid.Custom(elem)
+	}
 	if n <= shortRow {
 		for i := range x {
-			x[i] = eg.Draw(t, "x")
+			x[i] = group(flat, t, eg, elem, "x")
 		}
 		return x
 	}
 	k := intIn(t, 1, templateMax)
 	tpl := make([]float64, k)
 	for i := range tpl {
-		tpl[i] = eg.Draw(t, "x")
+		tpl[i] = group(flat, t, eg, elem, "x")
 	}
 	for i := range x {
 		x[i] = tpl[i%k]
@@ -228,15 +231,15 @@ func maskValue(f fp.Format) float64 {
 
 // drawRow draws a row of class c and length n ≥ minLen(c).
 func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
-	f := g.f
+	f, flat := g.f, g.cfg.flat
 	lg := func(t *rapid.T) float64 { return logit(t, f, 16) }
 	switch c {
 	case RowEmpty:
 		return []float64{}
 	case RowSmallInt:
-		return fill(t, n, func(t *rapid.T) float64 { return smallInt(t, f, 8) })
+		return fill(t, flat, n, func(t *rapid.T) float64 { return smallInt(t, f, 8) })
 	case RowLogitLike:
-		return fill(t, n, lg)
+		return fill(t, flat, n, lg)
 	case RowEqual, RowLongFlat:
 		v := lg(t)
 		x := constRow(n, v)
@@ -247,7 +250,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowAscending, RowDescending:
 		var x []float64
 		if n <= shortRow {
-			x = fill(t, n, func(t *rapid.T) float64 {
+			x = fill(t, flat, n, func(t *rapid.T) float64 {
 				if intIn(t, 0, 3) == 3 {
 					return huge(t, f)
 				}
@@ -267,35 +270,35 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowTiny:
-		return fill(t, n, func(t *rapid.T) float64 {
+		return fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 7) == 7 {
 				return withSign(t, 0)
 			}
 			return withSign(t, normal(t, f, f.EMin(), -5))
 		})
 	case RowHuge:
-		return fill(t, n, func(t *rapid.T) float64 { return huge(t, f) })
+		return fill(t, flat, n, func(t *rapid.T) float64 { return huge(t, f) })
 	case RowMaxFinite:
-		return fill(t, n, func(t *rapid.T) float64 {
+		return fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 2) == 2 {
 				return lg(t)
 			}
 			return withSign(t, step(f, f.MaxFinite(), -intIn(t, 0, 3)))
 		})
 	case RowDominant:
-		x := fill(t, n, func(t *rapid.T) float64 { return logit(t, f, 4) })
+		x := fill(t, flat, n, func(t *rapid.T) float64 { return logit(t, f, 4) })
 		lo := math.Ldexp(1, exponent(-f.Exp().ZeroAtOrBelow+5)+1) // above every other logit (|x| < 5) by more than the exp range
 		x[pos(t, n)] = between(t, f, lo, f.MaxFinite())
 		return x
 	case RowExpThreshold:
-		return fill(t, n, func(t *rapid.T) float64 {
+		return fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 3) == 3 {
 				return lg(t)
 			}
 			return expThreshold(t, f)
 		})
 	case RowSubnormal:
-		x := fill(t, n, func(t *rapid.T) float64 {
+		x := fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 3) == 3 {
 				return lg(t)
 			}
@@ -304,7 +307,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[pos(t, n)] = withSign(t, subnormal(t, f))
 		return x
 	case RowMixedMagnitude:
-		x := fill(t, n, func(t *rapid.T) float64 {
+		x := fill(t, flat, n, func(t *rapid.T) float64 {
 			return withSign(t, normal(t, f, f.EMin(), f.EMax()))
 		})
 		// Force a spread beyond the exp range: one entry at or above −ZeroAtOrBelow, one at
@@ -318,7 +321,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[j] = -step(f, rn(f, z), intIn(t, 1, 8))
 		return x
 	case RowMaskedInf, RowMaskedSentinel:
-		x := fill(t, n, lg)
+		x := fill(t, flat, n, lg)
 		mask := func(t *rapid.T) float64 { return math.Inf(-1) }
 		if c == RowMaskedSentinel {
 			s := sampled(t, g.sent)
@@ -341,7 +344,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowStartsNegInf:
-		x := fill(t, n, lg)
+		x := fill(t, flat, n, lg)
 		for i := range intIn(t, 1, n-1) {
 			x[i] = math.Inf(-1)
 		}
@@ -349,7 +352,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowFullyMasked:
 		return constRow(n, math.Inf(-1))
 	case RowPosInf:
-		x := fill(t, n, lg)
+		x := fill(t, flat, n, lg)
 		i := pos(t, n)
 		x[i] = math.Inf(1)
 		if n > 1 && bitGen.Draw(t, "also-neg-inf") { // Inf − Inf in a kernel that subtracts the min
@@ -357,7 +360,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowNaN:
-		x := fill(t, n, lg)
+		x := fill(t, flat, n, lg)
 		i := pos(t, n)
 		if n > 1 && bitGen.Draw(t, "in-masked-slot") { // NaN in the padding of a masked row
 			from := intIn(t, 1, n-1)
@@ -369,7 +372,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[i] = nan(t, f)
 		return x
 	case RowUniformBits:
-		return fill(t, n, func(t *rapid.T) float64 { return uniformBits(t, f) })
+		return fill(t, flat, n, func(t *rapid.T) float64 { return uniformBits(t, f) })
 	}
 	panic("generators: unknown row class " + string(c))
 }
@@ -400,7 +403,7 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 		c Class
 		x []float64
 	}
-	rg := rapid.Custom(func(t *rapid.T) row {
+	drawRow := func(t *rapid.T) row {
 		c := g.rows.draw(t)
 		if !g.fits(c, n) {
 			c = RowLogitLike
@@ -409,9 +412,13 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 			}
 		}
 		return row{c, g.drawRow(t, c, n)}
-	})
+	}
+	var rg *rapid.Generator[row]
+	if !g.cfg.flat && rows > 1 {
+		rg = rapid.Custom(drawRow)
+	}
 	for i := 1; i < rows; i++ {
-		r := rg.Draw(t, "row")
+		r := group(g.cfg.flat, t, rg, drawRow, "row")
 		cs[i] = r.c
 		x = append(x, r.x...)
 	}

@@ -52,7 +52,9 @@ func mallocs() uint64 {
 //
 // The sub-benchmarks: the shifted fp32 softmax on one-row cases of exactly n elements
 // (n=32, n=1024) and on Check's own cases with rows of at most 32 elements (maxlen=32), and the
-// kernel mix benchMix on the latter.
+// kernel mix benchMix on the latter. Those named -flat draw their cases as a campaign does,
+// with generators.Flat (the same cases, without the rapid T that a grouped draw allocates per
+// element and row, which rapid.Check's shrinker needs).
 func BenchmarkCheck(b *testing.B) {
 	fp32 := []string{"softmax/shifted/fp32"}
 	for _, tc := range []struct {
@@ -60,9 +62,16 @@ func BenchmarkCheck(b *testing.B) {
 		cases func(b *testing.B) []benchCase
 	}{
 		{"softmax-shifted-fp32/n=32", func(b *testing.B) []benchCase { return rowCases(b, fp32[0], 32) }},
+		{"softmax-shifted-fp32-flat/n=32", func(b *testing.B) []benchCase { return rowCases(b, fp32[0], 32, generators.Flat()) }},
 		{"softmax-shifted-fp32/n=1024", func(b *testing.B) []benchCase { return rowCases(b, fp32[0], 1024) }},
 		{"softmax-shifted-fp32/maxlen=32", func(b *testing.B) []benchCase { return benchCases(b, fp32, generators.MaxLen(32)) }},
+		{"softmax-shifted-fp32-flat/maxlen=32", func(b *testing.B) []benchCase {
+			return benchCases(b, fp32, generators.MaxLen(32), generators.Flat())
+		}},
 		{"mix/maxlen=32", func(b *testing.B) []benchCase { return benchCases(b, benchMix, generators.MaxLen(32)) }},
+		{"mix-flat/maxlen=32", func(b *testing.B) []benchCase {
+			return benchCases(b, benchMix, generators.MaxLen(32), generators.Flat())
+		}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			cs := tc.cases(b)
@@ -92,12 +101,12 @@ func BenchmarkCheck(b *testing.B) {
 	}
 }
 
-func rowCases(b *testing.B, name string, n int) []benchCase {
+func rowCases(b *testing.B, name string, n int, opts ...generators.Option) []benchCase {
 	k, ok := kernels.Lookup(name)
 	if !ok {
 		b.Fatalf("no bundled kernel %s", name)
 	}
-	return []benchCase{{k, generators.Row(k.In, generators.Lengths(n))}}
+	return []benchCase{{k, generators.Row(k.In, append([]generators.Option{generators.Lengths(n)}, opts...)...)}}
 }
 
 // BenchmarkCheckVsOpInfo runs, interleaved in one loop so that both see the same load, a Check

@@ -486,12 +486,14 @@ type rapidGen struct {
 	gen interface{ Example(...int) generators.Case }
 }
 
+// The campaign draws by Example and shrinks with the shrinking package, never with rapid's
+// shrinker, so it draws Flat: the same cases without rapid's per-element groups.
 func newRapidGen(k *kernels.Kernel, maxLen int) *rapidGen {
-	var opts []properties.Option
+	g := []generators.Option{generators.Flat()}
 	if maxLen > 0 {
-		opts = append(opts, properties.WithGenerators(generators.MaxLen(maxLen)))
+		g = append(g, generators.MaxLen(maxLen))
 	}
-	return &rapidGen{gen: properties.CaseGen(k, opts...)}
+	return &rapidGen{gen: properties.CaseGen(k, properties.WithGenerators(g...))}
 }
 
 // draw returns the case for seed; a generator that cannot produce one (rapid gives up after many
