@@ -6,6 +6,7 @@ package fp
 import (
 	"math"
 	"math/big"
+	"sync"
 )
 
 // UlpExp returns the exponent of Ulp(y): max(e, e_min) − p + 1 where 2^e ≤ |y| < 2^(e+1), and
@@ -82,14 +83,31 @@ func (f Format) UlpError(got float64, exact *big.Float) float64 {
 	}
 	// big.Float's Sub is correctly rounded whatever the exponent gap, so 64 bits give the
 	// difference to a relative 2^−64.
-	var g, d big.Float
+	s := ulpScratch.Get().(*ulpScratchFloats)
+	defer ulpScratch.Put(s)
+	g, d := &s.g, &s.d
 	g.SetFloat64(got)
-	d.SetPrec(64).SetMode(big.ToNearestEven).Sub(&g, exact)
-	d.Abs(&d)
-	d.SetMantExp(&d, -f.UlpExp(exact))
+	d.SetPrec(64).SetMode(big.ToNearestEven).Sub(g, exact)
+	d.Abs(d)
+	d.SetMantExp(d, -f.UlpExp(exact))
+	// d.Float64() would round a new copy of d's mantissa. In float64's normal range, rounding d
+	// itself to 53 bits (to nearest even, as Float64 does) and reading the integer gives the same
+	// value, in storage that the pool keeps.
+	if e := d.MantExp(nil); d.Sign() != 0 && -1021 <= e && e <= 1023 {
+		d.SetPrec(53)
+		e = d.MantExp(nil)
+		m, _ := d.SetMantExp(d, 53-e).Int64()
+		return math.Ldexp(float64(m), e-53)
+	}
 	r, _ := d.Float64()
 	return r
 }
+
+// ulpScratch holds UlpError's two big.Floats between calls, so that their mantissas are
+// allocated once per goroutine's use rather than once per call.
+var ulpScratch = sync.Pool{New: func() any { return new(ulpScratchFloats) }}
+
+type ulpScratchFloats struct{ g, d big.Float }
 
 // UlpDistance returns the number of values of f between a and b, counting one end: 0 when a == b
 // (±0 are equal), 1 for neighbours. a and b must be values of f.

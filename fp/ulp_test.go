@@ -3,6 +3,7 @@ package fp
 import (
 	"math"
 	"math/big"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -89,6 +90,73 @@ func TestUlpError(t *testing.T) {
 		if got := tt.f.UlpError(tt.got, tt.exact); got != tt.want && !(math.Abs(got-tt.want) <= 0x1p-50*tt.want) {
 			t.Errorf("%v.UlpError(%x, %v) = %v, want %v: %s", tt.f, tt.got, tt.exact, got, tt.want, tt.reason)
 		}
+	}
+}
+
+// ulpErrorRef is UlpError's finite case as first written: fresh big.Floats, Float64 at the end.
+func ulpErrorRef(f Format, got float64, exact *big.Float) float64 {
+	var g, d big.Float
+	g.SetFloat64(got)
+	d.SetPrec(64).SetMode(big.ToNearestEven).Sub(&g, exact)
+	d.Abs(&d)
+	d.SetMantExp(&d, -f.UlpExp(exact))
+	r, _ := d.Float64()
+	return r
+}
+
+// TestUlpErrorMatchesRef compares UlpError, which rounds in reused storage and reads the result
+// off it, with ulpErrorRef bit for bit: on random exact values of 24 to 300 bits near and far
+// from got, in every format, including results at float64's overflow and underflow and
+// differences that round up to a power of two.
+func TestUlpErrorMatchesRef(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	n := 0
+	for _, f := range []Format{FP16, BF16, FP32, FP64, E4M3} {
+		for range 40000 {
+			got := math.Ldexp(1+rng.Float64(), rng.IntN(200)-100)
+			if rng.IntN(2) == 0 {
+				got = -got
+			}
+			var exact *big.Float
+			switch rng.IntN(6) {
+			case 4: // a difference of 2^−1010 to 2^−1080 ulp: the result at float64's underflow
+				exact = new(big.Float).SetPrec(1200).SetFloat64(got)
+				exact.Add(exact, new(big.Float).SetMantExp(big.NewFloat(1+rng.Float64()), binade(got)-f.Precision()-1010-rng.IntN(70)))
+			case 5: // at float64's overflow: in fp64, a value near 2^−50 against one near 0
+				got = math.Ldexp(1+rng.Float64(), -rng.IntN(8)-47)
+				exact = big.NewFloat(math.Ldexp(float64(rng.IntN(4)), -1074))
+			case 0: // within a few ulps of got
+				exact = new(big.Float).SetPrec(uint(24 + rng.IntN(277))).SetFloat64(got)
+				exact.Add(exact, big.NewFloat(math.Ldexp(rng.Float64()-0.5, binade(got)-f.Precision()+rng.IntN(8))))
+			case 1: // far: up to 2^±1100 away in magnitude
+				exact = new(big.Float).SetPrec(uint(24+rng.IntN(277))).SetMantExp(big.NewFloat(1+rng.Float64()), rng.IntN(2200)-1100)
+			case 2: // got plus a run of ones: the 64-bit difference rounds up to a power of two
+				exact = new(big.Float).SetPrec(300).SetFloat64(got)
+				ones := new(big.Float).SetPrec(300).SetMantExp(big.NewFloat(1), binade(got)-f.Precision())
+				ones.Sub(ones, new(big.Float).SetPrec(300).SetMantExp(big.NewFloat(1), binade(got)-f.Precision()-80-rng.IntN(10)))
+				exact.Add(exact, ones)
+			default: // a value of f, or its neighbour
+				r, _ := f.RoundFloat64(got)
+				if math.IsInf(r, 0) || math.IsNaN(r) {
+					r = f.MaxFinite()
+				}
+				if rng.IntN(2) == 0 && r < f.MaxFinite() {
+					r = f.Next(r)
+				}
+				exact = new(big.Float).SetFloat64(r)
+			}
+			if rng.IntN(3) == 0 {
+				exact.Neg(exact)
+			}
+			want, have := ulpErrorRef(f, got, exact), f.UlpError(got, exact)
+			if math.Float64bits(want) != math.Float64bits(have) {
+				t.Fatalf("%v.UlpError(%x, %s) = %x, want %x", f, got, exact.Text('p', 0), have, want)
+			}
+			n++
+		}
+	}
+	if a := testing.AllocsPerRun(100, func() { FP32.UlpError(1.5, big.NewFloat(1.25)) }); a > 1 {
+		t.Errorf("UlpError allocates %v times a call, want ≤ 1 (the exact value's conversion is the caller's)", a)
 	}
 }
 

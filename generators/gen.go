@@ -340,7 +340,11 @@ func int64In(t *rapid.T, lo, hi int64) int64 {
 		return hi - int64(uint64In(t, 0, uint64(hi-lo)))
 	}
 	// A range around 0: rapid draws the sign with probability ½ each, then the magnitude.
-	return cachedGen(&int64Gens, [2]int64{lo, hi}, func() *rapid.Generator[int64] {
+	idx := -1
+	if -64 <= lo && hi <= 64 {
+		idx = int(-lo-1)*64 + int(hi-1)
+	}
+	return cachedGen(&int64Gens, [2]int64{lo, hi}, idx, func() *rapid.Generator[int64] {
 		return rapid.Int64Range(lo-1, hi+1).Filter(func(v int64) bool { return v >= lo && v <= hi })
 	}).Draw(t, "int")
 }
@@ -351,7 +355,11 @@ func uint64In(t *rapid.T, lo, hi uint64) uint64 {
 		return lo
 	}
 	n := hi - lo
-	return lo + cachedGen(&uint64Gens, n, func() *rapid.Generator[uint64] {
+	idx := -1
+	if n < smallGens {
+		idx = int(n)
+	}
+	return lo + cachedGen(&uint64Gens, n, idx, func() *rapid.Generator[uint64] {
 		return rapid.Uint64Range(0, n+1).Filter(func(v uint64) bool { return v <= n })
 	}).Draw(t, "uint")
 }
@@ -361,19 +369,38 @@ func uint64In(t *rapid.T, lo, hi uint64) uint64 {
 // holds no state between draws, so one serves every goroutine. A cache holds at most
 // maxCachedGens ranges (the generators draw from a few dozen; ranges past the bound are built
 // per draw, as before).
+// The most common ranges (uint64In's of fewer than smallGens values; int64In's within ±64) are
+// also kept in an array, by an index that the caller computes: an atomic load, where a sync.Map
+// lookup hashes its key (5% of a 32-element case's time).
 type genCache[K comparable, V any] struct {
-	m sync.Map // K → *rapid.Generator[V]
-	n atomic.Int64
+	small [smallGens]atomic.Pointer[rapid.Generator[V]]
+	m     sync.Map // K → *rapid.Generator[V]
+	n     atomic.Int64
 }
 
-const maxCachedGens = 4096
+const (
+	maxCachedGens = 4096
+	smallGens     = 4096
+)
 
 var (
 	uint64Gens genCache[uint64, uint64]
 	int64Gens  genCache[[2]int64, int64]
 )
 
-func cachedGen[K comparable, V any](c *genCache[K, V], k K, build func() *rapid.Generator[V]) *rapid.Generator[V] {
+// cachedGen returns the generator of range k, built by build the first time; idx is k's index
+// in c.small, or −1.
+func cachedGen[K comparable, V any](c *genCache[K, V], k K, idx int, build func() *rapid.Generator[V]) *rapid.Generator[V] {
+	if idx >= 0 {
+		if g := c.small[idx].Load(); g != nil {
+			return g
+		}
+		g := build()
+		if c.small[idx].CompareAndSwap(nil, g) {
+			return g
+		}
+		return c.small[idx].Load()
+	}
 	if g, ok := c.m.Load(k); ok {
 		return g.(*rapid.Generator[V])
 	}

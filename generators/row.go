@@ -27,7 +27,9 @@ type rowGen struct {
 	lens   picker
 	lenSet map[Class][]int // the block lengths allowed by MaxLen
 	long   []int           // RowLongFlat's lengths allowed by MaxLen
-	sent   []float64       // sentinels(f)
+	// positiveLens are the lengths of Lengths but 0, in order (RowEmpty alone has length 0).
+	positiveLens []int
+	sent         []float64 // sentinels(f)
 }
 
 func newRowGen(f fp.Format, cfg *config, allowed func(Class) bool) *rowGen {
@@ -52,6 +54,7 @@ func newRowGen(f fp.Format, cfg *config, allowed func(Class) bool) *rowGen {
 	g.long = slices.DeleteFunc(g.long, func(n int) bool { return n > cfg.maxLen })
 	if cfg.lengths != nil {
 		g.long = slices.DeleteFunc(slices.Clone(cfg.lengths), func(n int) bool { return n < min(1<<p, 4096) })
+		g.positiveLens = slices.DeleteFunc(slices.Clone(cfg.lengths), func(n int) bool { return n <= 0 })
 	}
 	g.lens = newPicker("length", lenOrder, cfg.weights, func(c Class) bool {
 		switch c {
@@ -99,13 +102,7 @@ func (g *rowGen) drawLen(t *rapid.T, c Class) int {
 		return sampled(t, g.long)
 	}
 	if g.cfg.lengths != nil {
-		var ns []int
-		for _, n := range g.cfg.lengths {
-			if n > 0 {
-				ns = append(ns, n)
-			}
-		}
-		return max(sampled(t, ns), minLen(c))
+		return max(sampled(t, g.positiveLens), minLen(c))
 	}
 	var n int
 	switch b := g.lens.draw(t); b {
@@ -394,9 +391,11 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 	c0 := g.rows.draw(t)
 	n := g.drawLen(t, c0)
 	cs := make([]Class, rows)
-	x := make([]float64, 0, rows*n)
 	cs[0] = c0
-	x = append(x, g.drawRow(t, c0, n)...)
+	x := g.drawRow(t, c0, n)
+	if rows > 1 {
+		x = append(make([]float64, 0, rows*n), x...)
+	}
 	// Each further row is one group of rapid's bitstream, so that the shrinker can delete it
 	// while it lowers the row count.
 	type row struct {

@@ -5,6 +5,7 @@ package kernels
 import (
 	"fmt"
 	"sort"
+	"sync"
 
 	"github.com/x448/float16"
 
@@ -49,13 +50,22 @@ func fromAcc[E Elem, F accum](dst []E, y []F) {
 }
 
 func mapRow[E Elem, F accum](alg func(dst, x []F)) func(dst, x []E) {
+	var bufs sync.Pool // *[]F: the accumulator's output and input, reused from call to call
 	return func(dst, x []E) {
-		// One allocation for the accumulator's output and input, each capped at its length.
 		n := len(dst)
-		buf := make([]F, n+len(x))
-		y := buf[:n:n]
+		bp, _ := bufs.Get().(*[]F)
+		if bp == nil {
+			bp = new([]F)
+		}
+		if cap(*bp) < n+len(x) {
+			*bp = make([]F, n+len(x))
+		}
+		buf := (*bp)[:n+len(x)]
+		y := buf[:n:n] // each capped at its length
+		clear(y)       // an algorithm that leaves an output unwritten leaves 0, as in a fresh slice
 		alg(y, toAccInto(buf[n:], x))
 		fromAcc(dst, y)
+		bufs.Put(bp)
 	}
 }
 

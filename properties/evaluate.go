@@ -226,16 +226,9 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 		v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
 		return v
 	}
-	v.Got = got
-	v.Want = make([]float64, len(ex))
-	approx := make([]float64, len(ex))
-	for i, e := range ex {
-		v.Want[i] = e.Rounded
-		approx[i] = e.Float64()
-	}
+	approx := v.setResults(got, ex)
 	tol := tolerances(cfg.tol, k, a, approx)
 	masked := rowFlags(k, a, got)
-	v.Ulp, v.Bound = make([]float64, len(got)), make([]float64, len(got))
 	for i := range got {
 		v.Ulp[i], v.Bound[i] = judge(&v, k, a, masked, i, got[i], ex[i], tol[i], cfg)
 		if !math.IsInf(v.Ulp[i], 0) && !math.IsNaN(v.Ulp[i]) {
@@ -247,6 +240,23 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 		metamorphic(ctx, &v, k, a, ex, tol, cfg)
 	}
 	return v
+}
+
+// setResults sets v.Got to got and v.Want to the exact values' roundings, makes v.Ulp and
+// v.Bound for the judge, and returns the exact values' float64 approximations: one allocation
+// for the four.
+func (v *Verdict) setResults(got []float64, ex []oracle.Value) (approx []float64) {
+	nx, ng := len(ex), len(got)
+	buf := make([]float64, 2*nx+2*ng)
+	v.Got = got
+	v.Want, buf = buf[:nx:nx], buf[nx:]
+	approx, buf = buf[:nx:nx], buf[nx:]
+	v.Ulp, v.Bound = buf[:ng:ng], buf[ng:]
+	for i, e := range ex {
+		v.Want[i] = e.Rounded
+		approx[i] = e.Float64()
+	}
+	return approx
 }
 
 // A rowFlag describes one input row for the classification of its outputs.

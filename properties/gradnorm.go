@@ -180,14 +180,8 @@ func evaluateGradNorm(ctx context.Context, k *kernels.Kernel, c generators.Case,
 		v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
 		return v
 	}
-	v.Got = got
-	v.Want = make([]float64, len(ex))
-	approx := approxOf(ex)
-	for i, e := range ex {
-		v.Want[i] = e.Rounded
-	}
+	approx := v.setResults(got, ex)
 	tol := gradNormTolerances(cfg.tol, k, a, approx)
-	v.Ulp, v.Bound = make([]float64, len(got)), make([]float64, len(got))
 	for i := range got {
 		v.Ulp[i], v.Bound[i] = judge(&v, k, a, nil, i, got[i], ex[i], tol[i], cfg)
 		if finite(v.Ulp[i]) {

@@ -145,8 +145,10 @@ func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) s
 }
 
 // variant calls the kernel on b and judges its outputs against ex with tolerances tol; the first
-// failure, if any, is recorded under prop with its class and the message.
-func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, prop, msg string, cfg *config) {
+// failure, if any, is recorded under prop with its class and msg()'s message. With rev > 0 output
+// i is judged against element j of ex and tol, j its mirror in its run of rev elements (b's rows
+// reversed, ex and tol in a's order); with rev = 0, against element i.
+func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, prop string, msg func() string, cfg *config) {
 	t0 := time.Now()
 	got, err := k.Call(ctx, b)
 	v.KernelTime += time.Since(t0)
@@ -154,16 +156,20 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 		if errors.Is(err, kernels.ErrUnsupported) || ctx.Err() != nil {
 			return
 		}
-		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: msg + ": " + err.Error()})
+		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: msg() + ": " + err.Error()})
 		return
 	}
 	tmp := Verdict{}
 	masked := rowFlags(k, b, got)
 	for i := range got {
-		judge(&tmp, k, b, masked, i, got[i], ex[i], tol[i], cfg)
+		j := i
+		if rev > 0 {
+			j = i - i%rev + rev - 1 - i%rev
+		}
+		judge(&tmp, k, b, masked, i, got[i], ex[j], tol[j], cfg)
 		if len(tmp.Failures) > 0 {
 			f := tmp.Failures[0]
-			f.Message = msg + ": " + f.Message
+			f.Message = msg() + ": " + f.Message
 			f.Property = prop
 			v.fail(f)
 			return
@@ -216,12 +222,13 @@ func shiftConstant(k *kernels.Kernel, a *kernels.Args) (float64, bool) {
 	if math.IsInf(xmax, -1) {
 		return 0, false
 	}
-	cands := []float64{-xmax, 1, -1}
+	cands := [4]float64{-xmax, 1, -1}
+	nc := 3
 	if xmax != 0 {
 		_, e := math.Frexp(math.Abs(xmax))
-		cands = append(cands, math.Ldexp(1, e-1))
+		cands[3], nc = math.Ldexp(1, e-1), 4
 	}
-	for _, c := range cands {
+	for _, c := range cands[:nc] {
 		if c == 0 || !k.In.Contains(c) {
 			continue
 		}
@@ -280,11 +287,17 @@ func reversedArgs(a *kernels.Args) *kernels.Args {
 	return b
 }
 
+// outputsPerColumn reports whether k's outputs are one per input element, so that reversing the
+// columns reverses them: all but LSE's and cross-entropy's (one per row, or one in all).
+func outputsPerColumn(k *kernels.Kernel) bool {
+	return k.Op != kernels.OpLSE && k.Op != kernels.OpCrossEntropy
+}
+
 // reversedOutputs returns the exact values and tolerances of a's outputs in the order of
 // reversedArgs(a)'s: each row reversed, except for LSE and cross-entropy, whose outputs are one
 // per row (or one in all).
 func reversedOutputs(k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64) ([]oracle.Value, []float64) {
-	if k.Op == kernels.OpLSE || k.Op == kernels.OpCrossEntropy {
+	if !outputsPerColumn(k) {
 		return ex, tol
 	}
 	rows, cols := a.Rows, a.Cols
@@ -365,7 +378,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 			if !shiftKeepsTol(cfg.tol, k) {
 				tolb = tolerances(cfg.tol, k, b, approxOf(exb))
 			}
-			variant(ctx, v, k, b, exb, tolb, PropShift, fmt.Sprintf("x + c with c = %g", c), cfg)
+			variant(ctx, v, k, b, exb, tolb, 0, PropShift, func() string { return fmt.Sprintf("x + c with c = %g", c) }, cfg)
 		}
 	}
 	// An ignore_index inside [0, cols) is a class too: reversing the classes would move targets
@@ -373,11 +386,17 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 	ignoreInside := a.Targets != nil && a.CE.IgnoreIndex >= 0 && a.CE.IgnoreIndex < cols
 	if !cfg.skip[PropPermute] && cols >= 2 && !ignoreInside {
 		b := reversedArgs(a)
-		exb, tolb := reversedOutputs(k, a, ex, tol)
-		if !permuteKeepsTol(cfg.tol, k) {
-			tolb = tolerances(cfg.tol, k, b, approxOf(exb))
+		// Where the case's tolerances are the variant's, ex and tol are read in mirror order
+		// rather than copied reversed.
+		exb, tolb, rev := ex, tol, 0
+		if outputsPerColumn(k) {
+			rev = cols
 		}
-		variant(ctx, v, k, b, exb, tolb, PropPermute, "columns reversed", cfg)
+		if !permuteKeepsTol(cfg.tol, k) {
+			exb, _ = reversedOutputs(k, a, ex, tol)
+			tolb, rev = tolerances(cfg.tol, k, b, approxOf(exb)), 0
+		}
+		variant(ctx, v, k, b, exb, tolb, rev, PropPermute, func() string { return "columns reversed" }, cfg)
 	}
 	rowwise := k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad ||
 		a.CE.Reduction == kernels.ReduceNone || (k.Op == kernels.OpCrossEntropyGrad && a.CE.Reduction == kernels.ReduceSum)
@@ -397,7 +416,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 				b.Targets = b.Targets[r : r+1]
 			}
 			exb := ex[r*per : (r+1)*per]
-			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), PropBatch, fmt.Sprintf("row %d computed alone", r), cfg)
+			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), 0, PropBatch, func() string { return fmt.Sprintf("row %d computed alone", r) }, cfg)
 		}
 	}
 }

@@ -205,16 +205,9 @@ func evaluateElementwise(ctx context.Context, k *kernels.Kernel, c generators.Ca
 		v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
 		return v
 	}
-	v.Got = got
-	v.Want = make([]float64, len(ex))
-	approx := make([]float64, len(ex))
-	for i, e := range ex {
-		v.Want[i] = e.Rounded
-		approx[i] = e.Float64()
-	}
+	approx := v.setResults(got, ex)
 	tol := elementwiseTolerances(cfg.tol, k, a, approx)
 	grad := k.Op == kernels.OpSigmoidGrad || k.Op == kernels.OpBCEWithLogitsGrad
-	v.Ulp, v.Bound = make([]float64, len(got)), make([]float64, len(got))
 	for i := range got {
 		nf := len(v.Failures)
 		v.Ulp[i], v.Bound[i] = judge(&v, k, a, nil, i, got[i], ex[i], tol[i], cfg)
