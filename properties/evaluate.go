@@ -201,8 +201,7 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	}
 	a := ArgsOf(c)
 	for r := 0; r < c.Rows; r++ {
-		st := statsOf(a.X[r*c.Cols : (r+1)*c.Cols])
-		v.Spread = math.Max(v.Spread, st.spread())
+		v.Spread = math.Max(v.Spread, rangeOf(a.X[r*c.Cols:(r+1)*c.Cols]).spread())
 	}
 	t0 := time.Now()
 	got, err := k.Call(ctx, a)

@@ -81,6 +81,26 @@ type rowStats struct {
 }
 
 func statsOf(x []float64) rowStats {
+	st := rangeOf(x)
+	if st.n == 0 {
+		return st
+	}
+	skipped := false
+	for _, v := range x {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			continue
+		}
+		if v == st.xmax && !skipped {
+			skipped = true
+			continue
+		}
+		st.s += math.Exp(v - st.xmax)
+	}
+	return st
+}
+
+// rangeOf returns the statistics of x but s: one pass, no exponentials (enough for spread).
+func rangeOf(x []float64) rowStats {
 	st := rowStats{xmax: math.Inf(-1), xmin: math.Inf(1), finite: true}
 	m := math.Inf(-1)
 	for _, v := range x {
@@ -103,18 +123,6 @@ func statsOf(x []float64) rowStats {
 	}
 	if st.n == 0 {
 		st.finite = false
-		return st
-	}
-	skipped := false
-	for _, v := range x {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			continue
-		}
-		if v == st.xmax && !skipped {
-			skipped = true
-			continue
-		}
-		st.s += math.Exp(v - st.xmax)
 	}
 	return st
 }
