@@ -187,6 +187,20 @@ func Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, opts ..
 	return evaluate(ctx, k, c, cfg)
 }
 
+// An Evaluator is Evaluate with its options applied once: a loop that judges many cases under
+// the same options (a campaign's worker, a shrink predicate) makes one and calls its Evaluate,
+// which gives Evaluate's verdicts without building the configuration for every case. It holds
+// no state between calls; goroutines may share one.
+type Evaluator struct{ cfg *config }
+
+// NewEvaluator returns the Evaluator of the options.
+func NewEvaluator(opts ...Option) *Evaluator { return &Evaluator{newConfig(opts)} }
+
+// Evaluate is Evaluate(ctx, k, c, opts...) for the Evaluator's options.
+func (e *Evaluator) Evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case) Verdict {
+	return evaluate(ctx, k, c, e.cfg)
+}
+
 func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *config) Verdict {
 	if kernels.IsElementwise(k.Op) {
 		return evaluateElementwise(ctx, k, c, cfg)

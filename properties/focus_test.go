@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
+	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/generators"
 	"github.com/ulpcheck/ulpcheck/kernels"
 )
@@ -84,5 +85,28 @@ func TestFocusSkipsRelations(t *testing.T) {
 	Evaluate(context.Background(), &counted, c, Focus(PropShift))
 	if calls != full {
 		t.Fatalf("Focus(%s): %d kernel calls, the full evaluation %d", PropShift, calls, full)
+	}
+}
+
+// TestEvaluatorMatchesEvaluate requires an Evaluator's verdicts to equal Evaluate's for the same
+// options, on every bundled kernel (the broken ones supply failures), with and without options,
+// and with one Evaluator reused across all the cases.
+func TestEvaluatorMatchesEvaluate(t *testing.T) {
+	cases := 10
+	if testing.Short() {
+		cases = 4
+	}
+	for _, opts := range [][]Option{nil, {WithTolerance(Strict(4)), Skip(PropPermute)}} {
+		ev := NewEvaluator(opts...)
+		for _, k := range kernels.Bundled() {
+			gen := CaseGen(k, WithGenerators(generators.MaxLen(16)))
+			for i := range cases {
+				c := gen.Example(i)
+				want, got := Evaluate(context.Background(), k, c, opts...), ev.Evaluate(context.Background(), k, c)
+				if d := cmp.Diff(want, got, cmpopts.EquateNaNs(), cmpopts.EquateComparable(fp.Format{}), cmpopts.IgnoreFields(Verdict{}, "KernelTime", "OracleTime")); d != "" {
+					t.Fatalf("%s, case %d: the Evaluator's verdict differs from Evaluate's (-Evaluate +Evaluator):\n%s", k.Name, i, d)
+				}
+			}
+		}
 	}
 }

@@ -147,6 +147,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 		workers = runtime.NumCPU()
 	}
 	accs := make([]*reports.Accumulator, workers)
+	ev := properties.NewEvaluator(c.Opts...)
 	var done, findings atomic.Int64
 	var wg sync.WaitGroup
 	for w := range accs {
@@ -169,7 +170,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 				if err != nil {
 					observeHarness(acc, k, j.i, err)
 				} else {
-					v := properties.Evaluate(ctx, k, cs, c.Opts...)
+					v := ev.Evaluate(ctx, k, cs)
 					if ctx.Err() != nil && v.Skipped != "" {
 						continue // interrupted mid-case: the case is not counted
 					}
@@ -360,13 +361,13 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 // with the failure's class, and its largest ulp error is at least minULP. It evaluates under
 // properties.Focus(prop): a shrink asks that one question hundreds of times.
 func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64, opts ...properties.Option) shrinking.Predicate {
-	opts = append(opts[:len(opts):len(opts)], properties.Focus(prop))
+	ev := properties.NewEvaluator(append(opts[:len(opts):len(opts)], properties.Focus(prop))...)
 	return func(s shrinking.Case) (bool, string) {
 		c, err := fromShrinking(s)
 		if err != nil {
 			return false, ""
 		}
-		v := properties.Evaluate(ctx, k, c, opts...)
+		v := ev.Evaluate(ctx, k, c)
 		if v.MaxUlp < minULP {
 			return false, ""
 		}
