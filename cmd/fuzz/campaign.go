@@ -147,6 +147,10 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 	}
 	accs := make([]*reports.Accumulator, workers)
 	ev := properties.NewEvaluator(c.Opts...)
+	keys := make([][]reports.Key, len(c.Kernels))
+	for i, k := range c.Kernels {
+		keys[i] = cellKeys(k)
+	}
 	var done, findings atomic.Int64
 	var wg sync.WaitGroup
 	for w := range accs {
@@ -174,7 +178,7 @@ func (c *campaign) run(ctx context.Context, source map[string]string) (*reports.
 					if ctx.Err() != nil && v.Skipped != "" {
 						continue // interrupted mid-case: the case is not counted
 					}
-					if observe(acc, k, j.i, cs, &v) {
+					if observe(acc, k, keys[j.k], j.i, cs, &v) {
 						findings.Add(1)
 					}
 				}
@@ -215,25 +219,30 @@ func inShard(s reports.Shard, i int64) bool {
 
 // observe records one verdict: one observation per reported property. It reports whether the
 // case failed any of them.
-func observe(acc *reports.Accumulator, k *kernels.Kernel, i int64, c generators.Case, v *properties.Verdict) bool {
+// cellKeys returns the report keys of k's cells, one per property of propsFor(k), in order.
+func cellKeys(k *kernels.Kernel) []reports.Key {
+	var keys []reports.Key
+	for _, p := range propsFor(k) {
+		keys = append(keys, reports.Key{Kernel: k.Name, Op: k.Op.String(), Format: k.In.String(), Property: p})
+	}
+	return keys
+}
+
+// observe records the verdict v of case i of kernel k in the cells of keys (cellKeys(k)).
+func observe(acc *reports.Accumulator, k *kernels.Kernel, keys []reports.Key, i int64, c generators.Case, v *properties.Verdict) bool {
 	if v.Skipped != "" {
 		return false
 	}
-	first := map[string]*properties.Failure{}
 	harness := false
 	for j := range v.Failures {
-		f := &v.Failures[j]
-		if f.Class == properties.ClassHarness {
+		if v.Failures[j].Class == properties.ClassHarness {
 			harness = true
-		}
-		if _, ok := first[f.Property]; !ok {
-			first[f.Property] = f
 		}
 	}
 	worst, bound := worstOutput(v)
 	failed := false
-	for _, p := range propsFor(k) {
-		key := reports.Key{Kernel: k.Name, Op: k.Op.String(), Format: k.In.String(), Property: p}
+	for _, key := range keys {
+		p := key.Property
 		o := reports.Observation{Key: key, Case: i, ULP: math.NaN(), XRange: v.Spread, Bound: math.NaN(), N: c.Cols}
 		if p == properties.PropAccuracy {
 			o.HarnessError = harness
@@ -241,7 +250,7 @@ func observe(acc *reports.Accumulator, k *kernels.Kernel, i int64, c generators.
 				o.ULP, o.Bound = v.MaxUlp, bound
 			}
 		}
-		if f := first[p]; f != nil {
+		if f := firstFailure(v, p); f != nil {
 			failed = true
 			o.Failed, o.Class = true, string(f.Class)
 			if acc.Wants(key, o.Class, i) || acc.WantsWorst(key, o.ULP, i) {
@@ -251,6 +260,16 @@ func observe(acc *reports.Accumulator, k *kernels.Kernel, i int64, c generators.
 		acc.Add(o)
 	}
 	return failed
+}
+
+// firstFailure returns v's first failure of property p, or nil.
+func firstFailure(v *properties.Verdict, p string) *properties.Failure {
+	for j := range v.Failures {
+		if v.Failures[j].Property == p {
+			return &v.Failures[j]
+		}
+	}
+	return nil
 }
 
 // observeHarness records a case the harness could not draw.
