@@ -212,7 +212,7 @@ func group[V any](flat bool, t *rapid.T, gen *rapid.Generator[V], fn func(*rapid
 }
 
 // customTries is how many times a rapid.Custom draw calls its function before it gives up
-// (rapid's "small"; TestFlatMatchesGrouped meets retries and fails if it differs).
+// (rapid's "small"; TestGroupRetriesAsCustom fails if it differs).
 const customTries = 5
 
 // tryDraw calls fn, and returns rapid's invalidData panic instead of the value if fn gives up;
@@ -369,6 +369,7 @@ func uint64In(t *rapid.T, lo, hi uint64) uint64 {
 // holds no state between draws, so one serves every goroutine. A cache holds at most
 // maxCachedGens ranges (the generators draw from a few dozen; ranges past the bound are built
 // per draw, as before).
+//
 // The most common ranges (uint64In's of fewer than smallGens values; int64In's within ±64) are
 // also kept in an array, by an index that the caller computes: an atomic load, where a sync.Map
 // lookup hashes its key (5% of a 32-element case's time).

@@ -133,7 +133,8 @@ func (g *rowGen) fits(c Class, n int) bool {
 //
 // Each element is drawn as one rapid generator, so that it is one group of rapid's bitstream:
 // the shrinker can then delete an element while it lowers the length, and a failing element at
-// the end of a row can move to the front of a shorter one.
+// the end of a row can move to the front of a shorter one. Under Flat (flat) the elements are
+// drawn as the same values without the groups.
 func fill(t *rapid.T, flat bool, n int, elem func(*rapid.T) float64) []float64 {
 	x := make([]float64, n)
 	var eg *rapid.Generator[float64]
