@@ -90,24 +90,33 @@ func (f Format) UlpError(got float64, exact *big.Float) float64 {
 	d.SetPrec(64).SetMode(big.ToNearestEven).Sub(g, exact)
 	d.Abs(d)
 	d.SetMantExp(d, -f.UlpExp(exact))
-	// d.Float64() would round a new copy of d's mantissa. In float64's normal range, rounding d
-	// itself to 53 bits (to nearest even, as Float64 does) and reading the integer gives the same
-	// value, in storage that the pool keeps.
-	if e := d.MantExp(nil); d.Sign() != 0 && -1021 <= e && e <= 1023 {
-		d.SetPrec(53)
-		e = d.MantExp(nil)
-		m, _ := d.SetMantExp(d, 53-e).Int64()
-		return math.Ldexp(float64(m), e-53)
-	}
-	r, _ := d.Float64()
-	return r
+	return Float64Of(d, &s.r)
 }
 
-// ulpScratch holds UlpError's two big.Floats between calls, so that their mantissas are
-// allocated once per goroutine's use rather than once per call.
+// ulpScratch holds UlpError's big.Floats between calls, so that their mantissas are allocated
+// once per goroutine's use rather than once per call.
 var ulpScratch = sync.Pool{New: func() any { return new(ulpScratchFloats) }}
 
-type ulpScratchFloats struct{ g, d big.Float }
+type ulpScratchFloats struct{ g, d, r big.Float }
+
+// Float64Of returns x.Float64()'s value. Float64 rounds a new copy of x's mantissa; in float64's
+// normal range Float64Of rounds x to 53 bits (to nearest even, as Float64 does) into scratch,
+// whose storage a caller that keeps it reuses, and reads the 53-bit integer off it: both exact.
+// Elsewhere it calls Float64. scratch must not be x; its value is overwritten.
+func Float64Of(x, scratch *big.Float) float64 {
+	if x.Sign() != 0 && !x.IsInf() {
+		// 2^(e−1) ≤ |x| < 2^e; rounded, 2^−1022 ≤ |x| ≤ 2^1023, or 2^1024 (±Inf from Ldexp,
+		// as from Float64).
+		if e := x.MantExp(nil); -1021 <= e && e <= 1023 {
+			scratch.SetPrec(53).SetMode(big.ToNearestEven).Set(x)
+			es := scratch.MantExp(nil)
+			i, _ := scratch.SetMantExp(scratch, 53-es).Int64()
+			return math.Ldexp(float64(i), es-53)
+		}
+	}
+	v, _ := x.Float64()
+	return v
+}
 
 // UlpDistance returns the number of values of f between a and b, counting one end: 0 when a == b
 // (±0 are equal), 1 for neighbours. a and b must be values of f.

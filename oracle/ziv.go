@@ -48,23 +48,9 @@ type fmtInfo struct {
 	s64       big.Float // float64Of's scratch: a fmtInfo serves one oracle call, on one goroutine
 }
 
-// float64Of returns x.Float64()'s value. Float64 rounds a new copy of x's mantissa; in float64's
-// normal range this rounds x to 53 bits (to nearest even, as Float64 does) into the scratch,
-// whose storage is reused, and reads the 53-bit integer off it: both exact.
-func (fi *fmtInfo) float64Of(x *big.Float) float64 {
-	if x.Sign() != 0 && !x.IsInf() {
-		// 2^(e−1) ≤ |x| < 2^e: rounded, 2^−1022 ≤ |x| ≤ 2^1023.
-		if e := x.MantExp(nil); -1021 <= e && e <= 1023 {
-			s := &fi.s64
-			s.SetPrec(53).SetMode(big.ToNearestEven).Set(x)
-			es := s.MantExp(nil)
-			i, _ := s.SetMantExp(s, 53-es).Int64()
-			return math.Ldexp(float64(i), es-53)
-		}
-	}
-	v, _ := x.Float64()
-	return v
-}
+// float64Of returns x.Float64()'s value without the mantissa copy Float64 makes (fp.Float64Of,
+// in fi's scratch).
+func (fi *fmtInfo) float64Of(x *big.Float) float64 { return fp.Float64Of(x, &fi.s64) }
 
 func newFmtInfo(f fp.Format) (*fmtInfo, error) {
 	if !f.Valid() {
