@@ -361,6 +361,9 @@ func ziv(fi *fmtInfo, op string, out []Value, pending []int, prepare func(w uint
 	return nil
 }
 
+// noShare makes zivShared decide every entry on its own (tests compare both).
+var noShare bool
+
 // noFast disables the float64 fast path (tests compare both paths).
 var noFast bool
 
@@ -369,4 +372,37 @@ func centerOf(cen func(i int) *center, i int) *center {
 		return nil
 	}
 	return cen(i)
+}
+
+// zivShared is ziv for an operation whose value at entry i is a function of key(i) alone (a
+// softmax output of its logit): entries of one key have the same enclosures at every precision
+// and the same center, so ziv decides each key once, at its first entry in pending, and the
+// others get a copy of that entry's Value. Entries for which key reports false are decided on
+// their own. The outcome is ziv's on all of pending, error included: entries of one key are
+// decided at the same precision, so the first entry still pending at the cap is a key's first.
+// Rows of repeated logits (a maximum repeated 512 times) are common among the generators' cases.
+func zivShared[K comparable](fi *fmtInfo, op string, out []Value, pending []int, key func(i int) (K, bool), prepare func(w uint) error, eval func(w uint, i int) (ival, error), cen func(i int) *center) error {
+	if len(pending) < 2 || noShare {
+		return ziv(fi, op, out, pending, prepare, eval, cen)
+	}
+	first := make(map[K]int, len(pending))
+	var reps, dups []int // dups: pairs (entry, its key's first entry)
+	for _, i := range pending {
+		k, ok := key(i)
+		if !ok {
+			reps = append(reps, i)
+			continue
+		}
+		if j, seen := first[k]; seen {
+			dups = append(dups, i, j)
+			continue
+		}
+		first[k] = i
+		reps = append(reps, i)
+	}
+	err := ziv(fi, op, out, reps, prepare, eval, cen)
+	for n := 0; n < len(dups); n += 2 {
+		out[dups[n]] = out[dups[n+1]]
+	}
+	return err
 }
