@@ -25,6 +25,8 @@ type config struct {
 	noMetamorf bool          // Focus: the metamorphic relations cannot decide the focused property
 	outside    string        // an element outside tol: the message, formatted once per config
 	onFail     func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
+	noReuse    bool          // tests: the metamorphic variants judge every output again
+	reused     *int          // tests: counts the variants' outputs not judged again
 }
 
 func newConfig(opts []Option) *config {
@@ -248,9 +250,13 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 			v.MaxUlp = math.Max(v.MaxUlp, v.Ulp[i])
 		}
 	}
+	var o *judged
+	if len(v.Failures) == 0 && !cfg.noReuse {
+		o = &judged{a: a, got: got, tol: tol, flags: masked}
+	}
 	identities(&v, k, a, got, ex, tol, cfg)
 	if !cfg.noMetamorf {
-		metamorphic(ctx, &v, k, a, ex, tol, cfg)
+		metamorphic(ctx, &v, k, a, ex, tol, o, cfg)
 	}
 	return v
 }
@@ -345,12 +351,19 @@ func ulpError(out fp.Format, e oracle.Value, got float64) float64 {
 	return math.Abs(got-y) / out.Ulp(y)
 }
 
+// maskedAt reports whether output i belongs to a fully masked row, as judge classifies it (the
+// cross-entropy loss and gradient judge such rows as any other).
+func maskedAt(k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i int) bool {
+	r := rowOf(k, a, i)
+	return r >= 0 && r < len(flags) && flags[r].masked && k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad
+}
+
 // judge checks one output element against the exact value and returns its ulp error and bound.
 func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i int, got float64, e oracle.Value, tol float64, cfg *config) (float64, float64) {
 	out := k.OutFormat()
 	f := Failure{Index: i, Got: got, Want: e.Rounded, Exact: e.Float64(), Bound: math.NaN()}
 	r := rowOf(k, a, i)
-	masked := r >= 0 && r < len(flags) && flags[r].masked && k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad
+	masked := maskedAt(k, a, flags, i)
 	report := func(prop string, cl Class, msg string) (float64, float64) {
 		if masked {
 			prop, cl = PropMasking, ClassMasking

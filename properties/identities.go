@@ -148,7 +148,10 @@ func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) s
 // failure, if any, is recorded under prop with its class and msg()'s message. With rev > 0 output
 // i is judged against element j of ex and tol, j its mirror in its run of rev elements (b's rows
 // reversed, ex and tol in a's order); with rev = 0, against element i.
-func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, prop string, msg func() string, cfg *config) {
+//
+// same, when not nil, says where a's own judgement holds each output of b's exact value (see
+// sameAs); an output that matches it there in every input of the judge is not judged again.
+func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, same *sameAs, prop string, msg func() string, cfg *config) {
 	t0 := time.Now()
 	got, err := k.Call(ctx, b)
 	v.KernelTime += time.Since(t0)
@@ -162,9 +165,12 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 	tmp := Verdict{}
 	masked := rowFlags(k, b, got)
 	for i := range got {
-		j := i
-		if rev > 0 {
-			j = i - i%rev + rev - 1 - i%rev
+		j := mirror(i, rev)
+		if same.holds(k, b, masked, i, got[i], tol[j]) {
+			if cfg.reused != nil {
+				*cfg.reused++
+			}
+			continue
 		}
 		judge(&tmp, k, b, masked, i, got[i], ex[j], tol[j], cfg)
 		if len(tmp.Failures) > 0 {
@@ -175,6 +181,54 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 			return
 		}
 	}
+}
+
+// mirror returns i's mirror in its run of rev elements, or i when rev is 0.
+func mirror(i, rev int) int {
+	if rev > 0 {
+		return i - i%rev + rev - 1 - i%rev
+	}
+	return i
+}
+
+// A judged is the case's own judgement, when it found no failure: its arguments, outputs,
+// tolerances and row flags.
+type judged struct {
+	a     *kernels.Args
+	got   []float64
+	tol   []float64
+	flags []rowFlag
+}
+
+// sameAs says where the case's judgement holds a variant's exact values: the exact value the
+// variant judges its output i against is the case's exact value of element off + mirror(i, rev).
+type sameAs struct {
+	o        *judged
+	off, rev int
+}
+
+// holds reports whether judge, on output i of the variant b (got, tolerance tol, row flags
+// flags), is known to find no failure: the case's own judge passed element j = off + mirror(i,
+// rev), whose exact value is the same, and every other input judge reads is the same too. Those
+// are the kernel and the configuration (shared), the output and the tolerance (the same bits),
+// whether the output's row is fully masked, and for softmax and log-softmax whether the logit is
+// −Inf (the same). judge's row index and the row's allZero flag only enter the classification
+// of a failure. The variant then records nothing for it, and judging it again would too.
+func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, i int, got, tol float64) bool {
+	if s == nil || s.o == nil {
+		return false
+	}
+	o := s.o
+	j := s.off + mirror(i, s.rev)
+	if j < 0 || j >= len(o.got) || j >= len(o.tol) ||
+		math.Float64bits(got) != math.Float64bits(o.got[j]) || math.Float64bits(tol) != math.Float64bits(o.tol[j]) ||
+		maskedAt(k, b, flags, i) != maskedAt(k, o.a, o.flags, j) {
+		return false
+	}
+	if k.Op == kernels.OpSoftmax || k.Op == kernels.OpLogSoftmax {
+		return i < len(b.X) && j < len(o.a.X) && math.IsInf(b.X[i], -1) == math.IsInf(o.a.X[j], -1)
+	}
+	return true
 }
 
 func cloneArgs(a *kernels.Args) *kernels.Args {
@@ -358,13 +412,17 @@ func permuteKeepsTol(t Tolerance, k *kernels.Kernel) bool {
 }
 
 // metamorphic checks shift invariance, permutation equivariance and batch independence.
-func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64, cfg *config) {
+//
+// o, when not nil, is the case's own judgement, which found no failure: a variant output equal
+// to the case's, against the same exact value and tolerance, passes as the case's did.
+func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64, o *judged, cfg *config) {
 	rows, cols := a.Rows, a.Cols
 	if !cfg.skip[PropShift] && rows*cols > 0 {
 		if c, ok := shiftConstant(k, a); ok {
 			b := shiftedArgs(a, c)
-			exb := ex
+			exb, same := ex, &sameAs{o: o}
 			if k.Op == kernels.OpLSE {
+				same = nil
 				t0 := time.Now()
 				var err error
 				exb, err = Exact(k, b)
@@ -378,7 +436,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 			if !shiftKeepsTol(cfg.tol, k) {
 				tolb = tolerances(cfg.tol, k, b, approxOf(exb))
 			}
-			variant(ctx, v, k, b, exb, tolb, 0, PropShift, func() string { return fmt.Sprintf("x + c with c = %g", c) }, cfg)
+			variant(ctx, v, k, b, exb, tolb, 0, same, PropShift, func() string { return fmt.Sprintf("x + c with c = %g", c) }, cfg)
 		}
 	}
 	// An ignore_index inside [0, cols) is a class too: reversing the classes would move targets
@@ -392,11 +450,12 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 		if outputsPerColumn(k) {
 			rev = cols
 		}
+		same := &sameAs{o: o, rev: rev} // the variant's output i has the exact value of a's mirror(i, rev)
 		if !permuteKeepsTol(cfg.tol, k) {
 			exb, _ = reversedOutputs(k, a, ex, tol)
 			tolb, rev = tolerances(cfg.tol, k, b, approxOf(exb)), 0
 		}
-		variant(ctx, v, k, b, exb, tolb, rev, PropPermute, func() string { return "columns reversed" }, cfg)
+		variant(ctx, v, k, b, exb, tolb, rev, same, PropPermute, func() string { return "columns reversed" }, cfg)
 	}
 	rowwise := k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad ||
 		a.CE.Reduction == kernels.ReduceNone || (k.Op == kernels.OpCrossEntropyGrad && a.CE.Reduction == kernels.ReduceSum)
@@ -416,7 +475,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 				b.Targets = b.Targets[r : r+1]
 			}
 			exb := ex[r*per : (r+1)*per]
-			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), 0, PropBatch, func() string { return fmt.Sprintf("row %d computed alone", r) }, cfg)
+			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), 0, &sameAs{o: o, off: r * per}, PropBatch, func() string { return fmt.Sprintf("row %d computed alone", r) }, cfg)
 		}
 	}
 }
