@@ -56,6 +56,7 @@ type spec struct {
 	nanBits  uint64  // the canonical quiet NaN, positive
 	maxBits  uint64  // the largest finite value
 	maxFin   float64 // the largest finite value, decoded once (init)
+	minNorm  float64 // the smallest normal, 2^emin (init)
 	thresh   ExpThresholds
 	atolRTol [2]float64 // torch.testing.assert_close defaults (rtol, atol)
 }
@@ -154,15 +155,17 @@ func (f Format) HasInf() bool { return f.s().hasInf }
 // MaxFinite returns the largest finite value.
 func (f Format) MaxFinite() float64 { return f.s().maxFin }
 
-// init decodes each format's largest finite value once: MaxFinite sits on the rounding path.
+// init decodes each format's largest finite value and computes its smallest normal once: both sit
+// on the rounding and judging paths.
 func init() {
 	for id := idFP16; id <= idE5M2; id++ {
 		specs[id].maxFin = Format{id}.Decode(specs[id].maxBits)
+		specs[id].minNorm = math.Ldexp(1, specs[id].emin)
 	}
 }
 
 // MinNormal returns the smallest positive normal value, 2^EMin.
-func (f Format) MinNormal() float64 { return math.Ldexp(1, f.s().emin) }
+func (f Format) MinNormal() float64 { return f.s().minNorm }
 
 // MinSubnormal returns the smallest positive subnormal value, 2^(EMin−p+1).
 func (f Format) MinSubnormal() float64 { return math.Ldexp(1, f.s().emin-f.s().p+1) }

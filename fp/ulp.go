@@ -36,7 +36,7 @@ func (f Format) Ulp(y float64) float64 {
 	case math.IsInf(y, 0):
 		return math.Inf(1)
 	}
-	return math.Ldexp(1, f.ulpExp64(y))
+	return scale2(1, f.ulpExp64(y))
 }
 
 // ulpExp64 is UlpExp for a finite float64, without big arithmetic.

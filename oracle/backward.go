@@ -82,7 +82,10 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 	gb := newGroupedBackward(x, dy, ri)
 	var c ival // Σ dy_j·y_j = (Σ dy_j·t_j)/S, at the first precision
 	w0 := startPrecision(f)
-	return ziv(fi, "SoftmaxBackward", out, pending,
+	// An entry's gradient is a function of its logit and upstream gradient.
+	return zivShared(fi, "SoftmaxBackward", out, pending, func(i int) ([2]uint64, bool) {
+		return [2]uint64{math.Float64bits(x[i]), math.Float64bits(dy[i])}, true
+	},
 		func(w uint) error {
 			gb.br.prepare(w)
 			if w == w0 {

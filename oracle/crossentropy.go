@@ -607,7 +607,7 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 			return cA, cD, c0
 		}
 		// Entries of one logit without a target weight have the same value.
-		err := zivShared(fi, op, row, pending, func(j int) (float64, bool) { return r.x[j], r.a[j] == nil },
+		err := zivShared(fi, op, row, pending, func(j int) (uint64, bool) { return math.Float64bits(r.x[j]), r.a[j] == nil },
 			func(w uint) error { br.prepare(w); return nil },
 			func(w uint, j int) (ival, error) {
 				iw := br.iw(w)

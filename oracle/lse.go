@@ -159,7 +159,7 @@ func logSoftmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) err
 		return nil
 	}
 	br := newBigRow(x, ri.m)
-	return zivShared(fi, "LogSoftmax", out, pending, func(i int) (float64, bool) { return x[i], true },
+	return zivShared(fi, "LogSoftmax", out, pending, func(i int) (uint64, bool) { return math.Float64bits(x[i]), true },
 		func(w uint) error { br.prepare(w); return nil },
 		func(w uint, i int) (ival, error) { return br.logp(i), nil },
 		func(i int) *center { return &center{A: br.exactDiff(i), eps: ivNeg(br.logS()), sign: -1} })

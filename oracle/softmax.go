@@ -156,7 +156,7 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 		return nil
 	}
 	br := newBigRow(x, ri.m)
-	return zivShared(fi, "Softmax", out, pending, func(i int) (float64, bool) { return x[i], true },
+	return zivShared(fi, "Softmax", out, pending, func(i int) (uint64, bool) { return math.Float64bits(x[i]), true },
 		func(w uint) error { br.prepare(w); return nil },
 		func(w uint, i int) (ival, error) { return br.y(i), nil },
 		func(i int) *center {

@@ -375,7 +375,8 @@ func centerOf(cen func(i int) *center, i int) *center {
 }
 
 // zivShared is ziv for an operation whose value at entry i is a function of key(i) alone (a
-// softmax output of its logit): entries of one key have the same enclosures at every precision
+// softmax output of its logit's bits: keys are bits, so that −0 and +0 stay apart where an
+// operation might tell them apart): entries of one key have the same enclosures at every precision
 // and the same center, so ziv decides each key once, at its first entry in pending, and the
 // others get a copy of that entry's Value. Entries for which key reports false are decided on
 // their own. The outcome is ziv's on all of pending, error included: entries of one key are

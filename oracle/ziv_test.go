@@ -54,7 +54,7 @@ func repeatedRow(f fp.Format, n int, r *rand.Rand, shape int) []float64 {
 
 // TestZivSharedMatchesZiv requires that deciding the entries of one logit once (zivShared) gives
 // every entry the same Value, bit for bit, as Ziv's loop run on each of them (noShare), for
-// Softmax, LogSoftmax and CrossEntropyGrad on rows of repeated logits in four formats; and that
+// Softmax, LogSoftmax, CrossEntropyGrad and SoftmaxBackward on rows of repeated logits in four formats; and that
 // Ziv's loop decided repeated entries (kind big) in those rows.
 func TestZivSharedMatchesZiv(t *testing.T) {
 	defer func() { noShare = false }()
@@ -65,12 +65,15 @@ func TestZivSharedMatchesZiv(t *testing.T) {
 	}
 	ops := []struct {
 		name string
-		run  func(f fp.Format, x []float64) ([]Value, error)
+		run  func(f fp.Format, x, dy []float64) ([]Value, error)
 	}{
-		{"Softmax", func(f fp.Format, x []float64) ([]Value, error) { return Softmax(f, x, fp.MaskNaN) }},
-		{"LogSoftmax", func(f fp.Format, x []float64) ([]Value, error) { return LogSoftmax(f, x, fp.MaskNaN) }},
-		{"CrossEntropyGrad", func(f fp.Format, x []float64) ([]Value, error) {
+		{"Softmax", func(f fp.Format, x, _ []float64) ([]Value, error) { return Softmax(f, x, fp.MaskNaN) }},
+		{"LogSoftmax", func(f fp.Format, x, _ []float64) ([]Value, error) { return LogSoftmax(f, x, fp.MaskNaN) }},
+		{"CrossEntropyGrad", func(f fp.Format, x, _ []float64) ([]Value, error) {
 			return CrossEntropyGrad(f, x, 1, len(x), []int{len(x) / 2}, DefaultCEOptions())
+		}},
+		{"SoftmaxBackward", func(f fp.Format, x, dy []float64) ([]Value, error) {
+			return SoftmaxBackward(f, x, dy, 1, len(x), fp.MaskNaN)
 		}},
 	}
 	shared := map[string]int{}
@@ -78,18 +81,22 @@ func TestZivSharedMatchesZiv(t *testing.T) {
 		for j := range rows {
 			n := []int{2, 5, 16, 64, 257}[j%5]
 			x := repeatedRow(f, n, r, j%3)
-			count := map[float64]int{}
-			for _, v := range x {
-				count[v]++
+			dy := make([]float64, n) // a few upstream gradients, zeros of both signs among them
+			for i := range dy {
+				dy[i] = []float64{1, -0.5, 0, math.Copysign(0, -1), 3}[r.IntN(5)]
+			}
+			count := map[[2]uint64]int{} // entries of one logit (and upstream gradient, for the backward)
+			for i, v := range x {
+				count[[2]uint64{math.Float64bits(v), math.Float64bits(dy[i])}]++
 			}
 			for _, op := range ops {
 				noShare = false
-				got, err := op.run(f, x)
+				got, err := op.run(f, x, dy)
 				if err != nil {
 					t.Fatalf("%s %v: %v\nx = %v", op.name, f, err, x)
 				}
 				noShare = true
-				want, err := op.run(f, x)
+				want, err := op.run(f, x, dy)
 				if err != nil {
 					t.Fatalf("%s %v without sharing: %v\nx = %v", op.name, f, err, x)
 				}
@@ -97,7 +104,7 @@ func TestZivSharedMatchesZiv(t *testing.T) {
 					if !sameValue(got[i], want[i]) {
 						t.Fatalf("%s %v row %d entry %d: shared %+v, alone %+v\nx = %v", op.name, f, j, i, got[i], want[i], x)
 					}
-					if got[i].kind == kindBig && count[x[i]] > 1 {
+					if got[i].kind == kindBig && count[[2]uint64{math.Float64bits(x[i]), math.Float64bits(dy[i])}] > 1 {
 						shared[op.name]++
 					}
 				}
