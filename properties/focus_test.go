@@ -88,6 +88,11 @@ func TestFocusSkipsRelations(t *testing.T) {
 	}
 }
 
+// verdictDiff returns go-cmp's difference of two verdicts, NaNs equal and timings ignored.
+func verdictDiff(want, got Verdict) string {
+	return cmp.Diff(want, got, cmpopts.EquateNaNs(), cmpopts.EquateComparable(fp.Format{}), cmpopts.IgnoreFields(Verdict{}, "KernelTime", "OracleTime"))
+}
+
 // TestEvaluatorMatchesEvaluate requires an Evaluator's verdicts to equal Evaluate's for the same
 // options, on every bundled kernel (the broken ones supply failures), with and without options,
 // and with one Evaluator reused across all the cases.
@@ -103,7 +108,7 @@ func TestEvaluatorMatchesEvaluate(t *testing.T) {
 			for i := range cases {
 				c := gen.Example(i)
 				want, got := Evaluate(context.Background(), k, c, opts...), ev.Evaluate(context.Background(), k, c)
-				if d := cmp.Diff(want, got, cmpopts.EquateNaNs(), cmpopts.EquateComparable(fp.Format{}), cmpopts.IgnoreFields(Verdict{}, "KernelTime", "OracleTime")); d != "" {
+				if d := verdictDiff(want, got); d != "" {
 					t.Fatalf("%s, case %d: the Evaluator's verdict differs from Evaluate's (-Evaluate +Evaluator):\n%s", k.Name, i, d)
 				}
 			}

@@ -4,10 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/generators"
 	"github.com/ulpcheck/ulpcheck/kernels"
 )
@@ -39,7 +35,7 @@ func TestVariantReuseMatchesJudge(t *testing.T) {
 					c := gen.Example(i)
 					want := evaluate(context.Background(), k, c, fresh)
 					got := evaluate(context.Background(), k, c, reuse)
-					if d := cmp.Diff(want, got, cmpopts.EquateNaNs(), cmpopts.EquateComparable(fp.Format{}), cmpopts.IgnoreFields(Verdict{}, "KernelTime", "OracleTime")); d != "" {
+					if d := verdictDiff(want, got); d != "" {
 						t.Fatalf("%s, case %d: the verdict with reused judgements differs (-judged again +reused):\n%s", k.Name, i, d)
 					}
 					for _, f := range want.Failures {
