@@ -152,7 +152,7 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 	if fi.fast && len(pending) > 0 && !noDD {
 		pending = ddSoftmax(fi, x, ri, out, pending)
 	}
-	if len(pending) == 0 {
+	if len(pending) == 0 || fi.fast && tiedMaxima(fi, x, ri, out, pending) {
 		return nil
 	}
 	br := newBigRow(x, ri.m)
@@ -225,4 +225,71 @@ func farBelowApprox(x, m, S float64) (mant float64, e int32) {
 	t := L * math.Log2E
 	fe := math.Floor(t)
 	return math.Exp2(t - fe), int32(fe)
+}
+
+// noTied disables tiedMaxima (tests compare both).
+var noTied bool
+
+// tiedMaxima decides the entries of pending, which must all equal the maximum, of a row whose
+// maximum appears k times (k ≥ 2 a power of two, 1/k above the format's smallest normal) and whose
+// other exponentials are negligible: y = 1/(k + s), just below 1/k. Its fast paths cannot decide
+// it (the enclosure straddles 1/k, a value of the format and a binade boundary), and Ziv's loop
+// would evaluate every exponential of the row in big arithmetic, only to decide it by the center
+// 1/k (decideCenter). It gives the Value Ziv's loop gives, and returns false when it cannot
+// prove that it does.
+//
+// Proof. With the float64 bound B ≥ s of the other entries' sum (each e^(x_j − m) ≤
+// e^(fl(x_j − m))·(1 + 2^−40) for fl(x_j − m) ≥ −701, and ≤ 2^−1000 below, e^−700 < 2^−1009;
+// then doubled, which covers the enclosures' own widening, far below a factor 2), Ziv's first
+// precision w₀ and its internal precision iw (bigRow.iw) and B < 2^(j − iw − 2), k = 2^j:
+// the enclosure S.lo = RD(k + s.lo) at iw bits is k, since s.lo ≤ B is below half k's quantum;
+// so the enclosure's upper end RU(t.hi/S.lo), t.hi ≥ 1 = e^0, is at least 1/k, while the exact
+// y is below 1/k: the two ends lie in different binades of the format (the binade below 1/k is
+// normal), and decideBig fails. decideCenter then gets A = 1/k and ε = −s/(k·S) with
+// |ε| ≤ RU(s.hi/k²) ≤ B/k², and its result depends on |ε| only through its two comparisons with
+// 2^(e−P−1) and 2^(e−78), e = 1 − j; with B/k² below both, they pass for the enclosure's |ε| too,
+// so decideCenter called with the stand-in ε = −B/k² returns the same Value.
+func tiedMaxima(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int) bool {
+	if noTied || ri.allEqual {
+		return false // (a row of equal logits is rational, decided by softmaxRow)
+	}
+	m := ri.m
+	for _, i := range pending {
+		if x[i] != m {
+			return false
+		}
+	}
+	k := 0
+	B := 0.0
+	for _, xj := range x {
+		switch d := xj - m; {
+		case xj == m:
+			k++
+		case math.IsInf(xj, -1):
+		case d >= -701:
+			B += math.Exp(d) * (1 + 0x1p-40)
+		default:
+			B += 0x1p-1000
+		}
+	}
+	B *= 2
+	j := bitsLen(k) - 1
+	if k < 2 || k&(k-1) != 0 || !(math.Ldexp(1, -j) > fi.minNormal) {
+		return false
+	}
+	br := bigRow{x: x}
+	iw := int(br.iw(startPrecision(fi.f)))
+	if !(B < math.Ldexp(1, j-iw-2)) || !(B < math.Ldexp(1, j-78)) {
+		return false
+	}
+	eps := new(big.Float).SetFloat64(-math.Ldexp(B, -2*j))
+	A := new(big.Float).SetMantExp(big.NewFloat(1), -j)
+	v, ok := fi.decideCenter(&center{A: A, eps: ival{lo: eps, hi: eps}, sign: -1})
+	if !ok {
+		return false
+	}
+	for _, i := range pending {
+		out[i] = v
+	}
+	return true
 }
