@@ -35,6 +35,7 @@ func ddSoftmax(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int)
 	m := ri.m
 	S := dd{1, 0}
 	n := 0
+	var memo expMemo
 	for j, xj := range x {
 		if j == ri.argmax || xj < -math.MaxFloat64 {
 			continue
@@ -44,7 +45,7 @@ func ddSoftmax(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int)
 		if !(dh >= dropBelow) {
 			continue
 		}
-		S = ddAdd(S, ddExp(dh, dl))
+		S = ddAdd(S, memo.exp(xj, dh, dl))
 	}
 	eps := (2*epsExpDD + float64(n)*0x1p-103 + float64(n)*0x1p-859 + 0x1p-100) * grow
 	rest := pending[:0]
@@ -54,7 +55,7 @@ func ddSoftmax(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int)
 			rest = append(rest, i)
 			continue
 		}
-		t := ddExp(dh, dl)
+		t := memo.exp(x[i], dh, dl)
 		if i == ri.argmax {
 			t = dd{1, 0}
 		}
@@ -71,6 +72,29 @@ func ddSoftmax(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int)
 		}
 	}
 	return rest
+}
+
+// expMemo remembers ddExp(x − m) for the last logits x of one row (m fixed) in a small
+// direct-mapped table: long rows repeat a few values (the generators build them from templates of
+// at most 16), and the tier evaluates the exponential of every entry for the sum and again for
+// each pending one. ddExp is a function of x's bits for a fixed m, so the results are those of
+// calling it every time.
+type expMemo struct {
+	used uint32
+	key  [32]uint64
+	val  [32]dd
+}
+
+func (c *expMemo) exp(x, dh, dl float64) dd {
+	b := math.Float64bits(x)
+	h := (b * 0x9e3779b97f4a7c15) >> 59
+	if c.used&(1<<h) != 0 && c.key[h] == b {
+		return c.val[h]
+	}
+	v := ddExp(dh, dl)
+	c.used |= 1 << h
+	c.key[h], c.val[h] = b, v
+	return v
 }
 
 // ulp64 returns ulp(x) in float64 for a finite float64 x ≥ 2^−960: 2^(e−52), 2^e ≤ x < 2^(e+1).
