@@ -118,8 +118,14 @@ func rangeOf(x []float64) rowStats {
 			}
 			m = v
 		}
-		st.xmax = math.Max(st.xmax, v)
-		st.xmin = math.Min(st.xmin, v)
+		// math.Max and math.Min without their NaN and infinity cases (v is finite, the running
+		// values are finite or their ±Inf start): +0 is above −0 for both, as there.
+		if v > st.xmax || v == 0 && st.xmax == 0 && !math.Signbit(v) {
+			st.xmax = v
+		}
+		if v < st.xmin || v == 0 && st.xmin == 0 && math.Signbit(v) {
+			st.xmin = v
+		}
 	}
 	if st.n == 0 {
 		st.finite = false
@@ -234,8 +240,13 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl 
 	u := k.AccFormat().UnitRoundoff()
 	switch k.Op {
 	case kernels.OpSoftmax, kernels.OpLogSoftmax:
+		// Only the exp-LSE class's softmax bound reads s; the others need no exponential.
+		stats := rangeOf
+		if k.Op == kernels.OpSoftmax && k.Algorithm == kernels.AlgExpLSE {
+			stats = statsOf
+		}
 		for r := 0; r < rows; r++ {
-			st := statsOf(a.X[r*cols : (r+1)*cols])
+			st := stats(a.X[r*cols : (r+1)*cols])
 			c := softmaxCoef(k.Algorithm, st)
 			if k.Op == kernels.OpLogSoftmax {
 				c = logSoftmaxCoef(k.Algorithm, st)
