@@ -223,7 +223,7 @@ func TestAppendMatchesRows(t *testing.T) {
 		return math.Float64bits(a.Rounded) == math.Float64bits(b.Rounded) && a.Flag == b.Flag &&
 			a.Format == b.Format && (ea == nil) == (eb == nil) && (ea == nil || ea.Cmp(eb) == 0)
 	}
-	var sbuf, lbuf []Value
+	var sbuf, lbuf, bbuf, blbuf []Value
 	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.FP64} {
 		for k, x := range rows {
 			for _, pol := range []fp.MaskPolicy{fp.MaskNaN, fp.MaskZero} {
@@ -240,6 +240,20 @@ func TestAppendMatchesRows(t *testing.T) {
 				if err != nil || len(lbuf) != len(x)+1 || !same(lbuf[0], prefix[0]) {
 					t.Fatalf("AppendLogSoftmax row %d: %d values, %v", k, len(lbuf), err)
 				}
+				// The batch forms, on the row as a 1×n batch, after a prefix.
+				bbuf, err = AppendSoftmaxBatch(append(bbuf[:0], prefix...), f, x, 1, len(x), pol)
+				if err != nil || len(bbuf) != len(x)+1 || !same(bbuf[0], prefix[0]) {
+					t.Fatalf("AppendSoftmaxBatch row %d: %d values, %v", k, len(bbuf), err)
+				}
+				blbuf, err = AppendLogSoftmaxBatch(blbuf[:0], f, x, 1, len(x), pol)
+				if err != nil || len(blbuf) != len(x) {
+					t.Fatalf("AppendLogSoftmaxBatch row %d: %d values, %v", k, len(blbuf), err)
+				}
+				for i := range x {
+					if !same(bbuf[i+1], want[i]) || !same(blbuf[i], lwant[i]) {
+						t.Errorf("%v row %d [%d]: the batch forms give %v and %v, the row forms %v and %v", f, k, i, bbuf[i+1].Rounded, blbuf[i].Rounded, want[i].Rounded, lwant[i].Rounded)
+					}
+				}
 				for i := range x {
 					if !same(sbuf[i], want[i]) {
 						t.Errorf("%v row %d [%d]: AppendSoftmax %v (%v), Softmax %v (%v)", f, k, i, sbuf[i].Rounded, sbuf[i].Flag, want[i].Rounded, want[i].Flag)
@@ -254,6 +268,12 @@ func TestAppendMatchesRows(t *testing.T) {
 	dst := []Value{zeroValue(fp.FP32)}
 	if got, err := AppendSoftmax(dst, fp.Format{}, []float64{1}, fp.MaskNaN); err == nil || len(got) != 1 {
 		t.Errorf("AppendSoftmax with a bad format: %d values, error %v", len(got), err)
+	}
+	if got, err := AppendSoftmaxBatch(dst, fp.FP32, []float64{1, 2, 3}, 2, 2, fp.MaskNaN); err == nil || len(got) != 1 {
+		t.Errorf("AppendSoftmaxBatch of 3 values as 2×2: %d values, error %v", len(got), err)
+	}
+	if got, err := AppendLogSoftmaxBatch(dst, fp.Format{}, []float64{1}, 1, 1, fp.MaskNaN); err == nil || len(got) != 1 {
+		t.Errorf("AppendLogSoftmaxBatch with a bad format: %d values, error %v", len(got), err)
 	}
 }
 

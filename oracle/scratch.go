@@ -1,10 +1,14 @@
-// This file implements the pooled float64 scratch of the fast path: one slice per row of the
-// shifted exponentials, reused across rows and goroutines instead of allocated (and, for long
-// rows, cleared and faulted in) per call.
+// This file implements the pooled scratch of the oracle: the float64 slice of a row's shifted
+// exponentials in the fast path, reused across rows and goroutines instead of allocated (and, for
+// long rows, cleared and faulted in) per call, and the fmtInfo of the batch functions.
 
 package oracle
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/ulpcheck/ulpcheck/fp"
+)
 
 var f64Pool sync.Pool // of *[]float64
 
@@ -21,3 +25,21 @@ func getF64(n int) (*[]float64, []float64) {
 
 // putF64 gives a slice from getF64 back to the pool.
 func putF64(p *[]float64) { f64Pool.Put(p) }
+
+var fmtPool sync.Pool // of *fmtInfo
+
+// getFmtInfo is newFmtInfo on a fmtInfo from the pool (its float64Of scratch kept); give it
+// back with putFmtInfo when the call that uses it returns. No Value refers to it.
+func getFmtInfo(f fp.Format) (*fmtInfo, error) {
+	fi, _ := fmtPool.Get().(*fmtInfo)
+	if fi == nil {
+		return newFmtInfo(f)
+	}
+	if err := fi.init(f); err != nil {
+		fmtPool.Put(fi)
+		return nil, err
+	}
+	return fi, nil
+}
+
+func putFmtInfo(fi *fmtInfo) { fmtPool.Put(fi) }

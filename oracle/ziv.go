@@ -53,13 +53,21 @@ type fmtInfo struct {
 func (fi *fmtInfo) float64Of(x *big.Float) float64 { return fp.Float64Of(x, &fi.s64) }
 
 func newFmtInfo(f fp.Format) (*fmtInfo, error) {
-	if !f.Valid() {
-		return nil, fmt.Errorf("oracle: invalid format %v", f)
+	fi := new(fmtInfo)
+	if err := fi.init(f); err != nil {
+		return nil, err
 	}
-	return &fmtInfo{
-		f: f, p: f.Precision(), emin: f.EMin(), maxf: f.MaxFinite(), minNormal: f.MinNormal(),
-		minSub: f.MinSubnormal(), is32: f == fp.FP32, hasInf: f.HasInf(), fast: f.Precision() <= 24 && !noFast,
-	}, nil
+	return fi, nil
+}
+
+// init sets fi's fields for f, but the scratch.
+func (fi *fmtInfo) init(f fp.Format) error {
+	if !f.Valid() {
+		return fmt.Errorf("oracle: invalid format %v", f)
+	}
+	fi.f, fi.p, fi.emin, fi.maxf, fi.minNormal = f, f.Precision(), f.EMin(), f.MaxFinite(), f.MinNormal()
+	fi.minSub, fi.is32, fi.hasInf, fi.fast = f.MinSubnormal(), f == fp.FP32, f.HasInf(), f.Precision() <= 24 && !noFast
+	return nil
 }
 
 // rn rounds the normal float64 x to nearest even into the format with unbounded exponent range
