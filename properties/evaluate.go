@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/ulpcheck/ulpcheck/fp"
@@ -234,16 +236,21 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: err.Error()})
 		return v
 	}
+	sc := getScratch()
+	defer scratchPool.Put(sc)
 	t0 = time.Now()
-	ex, err := Exact(k, a)
+	ex, err := exactInto(sc.ex[:0], k, a)
 	v.OracleTime += time.Since(t0)
 	if err != nil {
 		v.fail(Failure{Property: PropOracle, Class: ClassHarness, Index: -1, Message: err.Error()})
 		return v
 	}
+	sc.ex = ex
 	approx := v.setResults(got, ex)
-	tol := tolerances(cfg.tol, k, a, approx)
-	masked := rowFlags(k, a, got)
+	tol := tolerancesInto(sc.tol[:0], cfg.tol, k, a, approx)
+	sc.tol = tol
+	masked := rowFlagsInto(sc.flags[:0], k, a, got)
+	sc.flags = masked
 	for i := range got {
 		v.Ulp[i], v.Bound[i] = judge(&v, k, a, masked, i, got[i], ex[i], tol[i], cfg)
 		if !math.IsInf(v.Ulp[i], 0) && !math.IsNaN(v.Ulp[i]) {
@@ -256,9 +263,34 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	}
 	identities(&v, k, a, got, ex, tol, cfg)
 	if !cfg.noMetamorf {
-		metamorphic(ctx, &v, k, a, ex, tol, o, cfg)
+		metamorphic(ctx, &v, k, a, ex, tol, o, sc, cfg)
 	}
 	return v
+}
+
+// A scratch holds the buffers of one evaluation that do not outlive it, between evaluations:
+// the exact values (for softmax and log-softmax), the case's tolerances and row flags, and those
+// of its metamorphic variants, which are judged one after the other.
+type scratch struct {
+	ex             []oracle.Value
+	tol, vtol, vap []float64
+	flags, vflags  []rowFlag
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+func getScratch() *scratch { return scratchPool.Get().(*scratch) }
+
+// exactInto is Exact, with the softmax and log-softmax values appended to dst (the other
+// operations allocate theirs).
+func exactInto(dst []oracle.Value, k *kernels.Kernel, a *kernels.Args) ([]oracle.Value, error) {
+	switch k.Op {
+	case kernels.OpSoftmax:
+		return oracle.AppendSoftmaxBatch(dst, k.OutFormat(), a.X, a.Rows, a.Cols, k.Mask)
+	case kernels.OpLogSoftmax:
+		return oracle.AppendLogSoftmaxBatch(dst, k.OutFormat(), a.X, a.Rows, a.Cols, k.Mask)
+	}
+	return Exact(k, a)
 }
 
 // setResults sets v.Got to got and v.Want to the exact values' roundings, makes v.Ulp and
@@ -286,7 +318,13 @@ type rowFlag struct {
 
 // rowFlags computes the rowFlag of every row of a, given the kernel's outputs.
 func rowFlags(k *kernels.Kernel, a *kernels.Args, got []float64) []rowFlag {
-	m := make([]rowFlag, a.Rows)
+	return rowFlagsInto(nil, k, a, got)
+}
+
+// rowFlagsInto is rowFlags in dst's storage when it has the room.
+func rowFlagsInto(dst []rowFlag, k *kernels.Kernel, a *kernels.Args, got []float64) []rowFlag {
+	m := slices.Grow(dst[:0], a.Rows)[:a.Rows]
+	clear(m)
 	for r := range m {
 		m[r].masked = a.Cols > 0
 		for _, x := range a.X[r*a.Cols : (r+1)*a.Cols] {

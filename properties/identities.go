@@ -151,7 +151,7 @@ func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) s
 //
 // same, when not nil, says where a's own judgement holds each output of b's exact value (see
 // sameAs); an output that matches it there in every input of the judge is not judged again.
-func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, same *sameAs, prop string, msg func() string, cfg *config) {
+func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, same *sameAs, prop string, msg func() string, sc *scratch, cfg *config) {
 	t0 := time.Now()
 	got, err := k.Call(ctx, b)
 	v.KernelTime += time.Since(t0)
@@ -163,7 +163,8 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 		return
 	}
 	tmp := Verdict{}
-	masked := rowFlags(k, b, got)
+	masked := rowFlagsInto(sc.vflags[:0], k, b, got)
+	sc.vflags = masked
 	for i := range got {
 		j := mirror(i, rev)
 		if same.holds(k, b, masked, i, got[i], tol[j]) {
@@ -247,6 +248,17 @@ func cloneArgs(a *kernels.Args) *kernels.Args {
 		b.CE.Weights = append([]float64(nil), a.CE.Weights...)
 	}
 	return &b
+}
+
+// variantTol returns a variant's tolerances in the scratch's variant buffers (a variant's
+// tolerances live until the next variant's are made).
+func (sc *scratch) variantTol(t Tolerance, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value) []float64 {
+	sc.vap = slices.Grow(sc.vap[:0], len(ex))[:len(ex)]
+	for i, e := range ex {
+		sc.vap[i] = e.Float64()
+	}
+	sc.vtol = tolerancesInto(sc.vtol[:0], t, k, b, sc.vap)
+	return sc.vtol
 }
 
 func approxOf(ex []oracle.Value) []float64 {
@@ -415,7 +427,7 @@ func permuteKeepsTol(t Tolerance, k *kernels.Kernel) bool {
 //
 // o, when not nil, is the case's own judgement, which found no failure: a variant output equal
 // to the case's, against the same exact value and tolerance, passes as the case's did.
-func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64, o *judged, cfg *config) {
+func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.Args, ex []oracle.Value, tol []float64, o *judged, sc *scratch, cfg *config) {
 	rows, cols := a.Rows, a.Cols
 	if !cfg.skip[PropShift] && rows*cols > 0 {
 		if c, ok := shiftConstant(k, a); ok {
@@ -434,9 +446,9 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 			}
 			tolb := tol
 			if !shiftKeepsTol(cfg.tol, k) {
-				tolb = tolerances(cfg.tol, k, b, approxOf(exb))
+				tolb = sc.variantTol(cfg.tol, k, b, exb)
 			}
-			variant(ctx, v, k, b, exb, tolb, 0, same, PropShift, func() string { return fmt.Sprintf("x + c with c = %g", c) }, cfg)
+			variant(ctx, v, k, b, exb, tolb, 0, same, PropShift, func() string { return fmt.Sprintf("x + c with c = %g", c) }, sc, cfg)
 		}
 	}
 	// An ignore_index inside [0, cols) is a class too: reversing the classes would move targets
@@ -453,9 +465,9 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 		same := &sameAs{o: o, rev: rev} // the variant's output i has the exact value of a's mirror(i, rev)
 		if !permuteKeepsTol(cfg.tol, k) {
 			exb, _ = reversedOutputs(k, a, ex, tol)
-			tolb, rev = tolerances(cfg.tol, k, b, approxOf(exb)), 0
+			tolb, rev = sc.variantTol(cfg.tol, k, b, exb), 0
 		}
-		variant(ctx, v, k, b, exb, tolb, rev, same, PropPermute, func() string { return "columns reversed" }, cfg)
+		variant(ctx, v, k, b, exb, tolb, rev, same, PropPermute, func() string { return "columns reversed" }, sc, cfg)
 	}
 	rowwise := k.Op != kernels.OpCrossEntropy && k.Op != kernels.OpCrossEntropyGrad ||
 		a.CE.Reduction == kernels.ReduceNone || (k.Op == kernels.OpCrossEntropyGrad && a.CE.Reduction == kernels.ReduceSum)
@@ -475,7 +487,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 				b.Targets = b.Targets[r : r+1]
 			}
 			exb := ex[r*per : (r+1)*per]
-			variant(ctx, v, k, b, exb, tolerances(cfg.tol, k, b, approxOf(exb)), 0, &sameAs{o: o, off: r * per}, PropBatch, func() string { return fmt.Sprintf("row %d computed alone", r) }, cfg)
+			variant(ctx, v, k, b, exb, sc.variantTol(cfg.tol, k, b, exb), 0, &sameAs{o: o, off: r * per}, PropBatch, func() string { return fmt.Sprintf("row %d computed alone", r) }, sc, cfg)
 		}
 	}
 }

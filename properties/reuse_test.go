@@ -2,6 +2,7 @@ package properties
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/ulpcheck/ulpcheck/generators"
@@ -54,5 +55,38 @@ func TestVariantReuseMatchesJudge(t *testing.T) {
 	}
 	if variantFails == 0 {
 		t.Error("no case had a variant failure: the test cannot tell whether reuse hides one")
+	}
+}
+
+// TestScratchCarriesNothing requires that an evaluation's verdict does not depend on what the
+// pooled scratch (exact values, tolerances, row flags) held before: every case of a sequence that
+// alternates long and short rows, softmax and log-softmax, the accurate and the broken kernels,
+// under two tolerance models, gets the verdict it gets from a scratch that has never been used.
+func TestScratchCarriesNothing(t *testing.T) {
+	names := []string{"softmax/shifted/fp32", "logsoftmax/shifted/bf16", "softmax/naive/fp16", "logsoftmax/shifted/fp16", "softmax/naive/bf16"}
+	var ks []*kernels.Kernel
+	for _, n := range names {
+		k, ok := kernels.Lookup(n)
+		if !ok {
+			t.Fatalf("no bundled kernel %s", n)
+		}
+		ks = append(ks, k)
+	}
+	for _, opts := range [][]Option{nil, {WithTolerance(Strict(2))}} {
+		cfg := newConfig(opts)
+		for i := range 24 {
+			k := ks[i%len(ks)]
+			gopts := []generators.Option{generators.Lengths(200)}
+			if i%3 == 1 {
+				gopts = []generators.Option{generators.MaxLen(8)}
+			}
+			c := CaseGen(k, WithGenerators(gopts...)).Example(i)
+			got := evaluate(context.Background(), k, c, cfg) // the scratch that the previous case left
+			scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+			want := evaluate(context.Background(), k, c, cfg) // a fresh scratch
+			if d := verdictDiff(want, got); d != "" {
+				t.Fatalf("%s, case %d: the verdict after other cases differs (-fresh scratch +reused):\n%s", k.Name, i, d)
+			}
+		}
 	}
 }

@@ -5,6 +5,7 @@ package properties
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 	"github.com/ulpcheck/ulpcheck/kernels"
@@ -225,8 +226,13 @@ func softmax64(x []float64) []float64 {
 // dy_i − c and c sums dy_j·y_j, so its floor scales with 1 + |dy_i − c| + Σ_j |dy_j|; the
 // cross-entropy gradient scales p_j by Σ_c |w_c t'_c|/|D|. The other operations return a nil
 // second result, which means 1 everywhere.
-func conditionBounds(k *kernels.Kernel, a *kernels.Args, want []float64) (b, fl []float64) {
-	b = make([]float64, len(want))
+//
+// b is dst when dst has len(want) elements (its contents are overwritten).
+func conditionBounds(k *kernels.Kernel, a *kernels.Args, want, dst []float64) (b, fl []float64) {
+	b = dst
+	if len(b) != len(want) {
+		b = make([]float64, len(want))
+	}
 	rows, cols := a.Rows, a.Cols
 	for i := range b {
 		b[i] = math.NaN()
@@ -493,11 +499,15 @@ func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
 // tolerances returns the absolute tolerance of every output element under t, given the exact
 // values' float64 approximations want (NaN where no bound applies).
 func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
+	return tolerancesInto(nil, t, k, a, want)
+}
+
+// tolerancesInto is tolerances in dst's storage when it has the room.
+func tolerancesInto(dst []float64, t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
 	out := k.OutFormat()
-	var tol []float64
+	tol := slices.Grow(dst[:0], len(want))[:len(want)]
 	switch t.kind {
 	case tolStrict:
-		tol = make([]float64, len(want))
 		for i, y := range want {
 			tol[i] = t.k * out.Ulp(y)
 		}
@@ -506,12 +516,11 @@ func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64)
 		if t.defaults {
 			rt, at = out.AssertCloseTolerance()
 		}
-		tol = make([]float64, len(want))
 		for i, y := range want {
 			tol[i] = at + rt*math.Abs(y)
 		}
 	default:
-		b, fl := conditionBounds(k, a, want)
+		b, fl := conditionBounds(k, a, want, tol)
 		tol = b // each bound becomes its element's tolerance in place
 		n := float64(a.Cols + 2)
 		outSub, accSub := out.MinSubnormal(), k.AccFormat().MinSubnormal()
