@@ -227,22 +227,25 @@ func maskValue(f fp.Format) float64 {
 	return -f.MaxFinite()
 }
 
+// lg draws a logit-like value (logit with spread 16). A method value, not a closure in
+// drawRow, so that only the rows whose fill takes it allocate one.
+func (g *rowGen) lg(t *rapid.T) float64 { return logit(t, g.f, 16) }
+
 // drawRow draws a row of class c and length n ≥ minLen(c).
 func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	f, flat := g.f, g.cfg.flat
-	lg := func(t *rapid.T) float64 { return logit(t, f, 16) }
 	switch c {
 	case RowEmpty:
 		return []float64{}
 	case RowSmallInt:
 		return fill(t, flat, n, func(t *rapid.T) float64 { return smallInt(t, f, 8) })
 	case RowLogitLike:
-		return fill(t, flat, n, lg)
+		return fill(t, flat, n, g.lg)
 	case RowEqual, RowLongFlat:
-		v := lg(t)
+		v := g.lg(t)
 		x := constRow(n, v)
 		for range intIn(t, 0, 2) {
-			x[pos(t, n)] = lg(t)
+			x[pos(t, n)] = g.lg(t)
 		}
 		return x
 	case RowAscending, RowDescending:
@@ -252,11 +255,11 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 				if intIn(t, 0, 3) == 3 {
 					return huge(t, f)
 				}
-				return lg(t)
+				return g.lg(t)
 			})
 			slices.SortFunc(x, func(a, b float64) int { return cmpFloat(a, b) })
 		} else { // a walk through the ordered values of f: start, then a fixed stride
-			k0 := ord(f, lg(t))
+			k0 := ord(f, g.lg(t))
 			s := int64(intIn(t, 0, 64))
 			x = make([]float64, n)
 			for i := range x {
@@ -279,7 +282,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowMaxFinite:
 		return fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 2) == 2 {
-				return lg(t)
+				return g.lg(t)
 			}
 			return withSign(t, step(f, f.MaxFinite(), -intIn(t, 0, 3)))
 		})
@@ -291,14 +294,14 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowExpThreshold:
 		return fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 3) == 3 {
-				return lg(t)
+				return g.lg(t)
 			}
 			return expThreshold(t, f)
 		})
 	case RowSubnormal:
 		x := fill(t, flat, n, func(t *rapid.T) float64 {
 			if intIn(t, 0, 3) == 3 {
-				return lg(t)
+				return g.lg(t)
 			}
 			return withSign(t, subnormal(t, f))
 		})
@@ -319,7 +322,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[j] = -step(f, rn(f, z), intIn(t, 1, 8))
 		return x
 	case RowMaskedInf, RowMaskedSentinel:
-		x := fill(t, flat, n, lg)
+		x := fill(t, flat, n, g.lg)
 		mask := func(t *rapid.T) float64 { return math.Inf(-1) }
 		if c == RowMaskedSentinel {
 			s := sampled(t, g.sent)
@@ -342,7 +345,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowStartsNegInf:
-		x := fill(t, flat, n, lg)
+		x := fill(t, flat, n, g.lg)
 		for i := range intIn(t, 1, n-1) {
 			x[i] = math.Inf(-1)
 		}
@@ -350,7 +353,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowFullyMasked:
 		return constRow(n, math.Inf(-1))
 	case RowPosInf:
-		x := fill(t, flat, n, lg)
+		x := fill(t, flat, n, g.lg)
 		i := pos(t, n)
 		x[i] = math.Inf(1)
 		if n > 1 && bitGen.Draw(t, "also-neg-inf") { // Inf − Inf in a kernel that subtracts the min
@@ -358,7 +361,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowNaN:
-		x := fill(t, flat, n, lg)
+		x := fill(t, flat, n, g.lg)
 		i := pos(t, n)
 		if n > 1 && bitGen.Draw(t, "in-masked-slot") { // NaN in the padding of a masked row
 			from := intIn(t, 1, n-1)
@@ -397,8 +400,22 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 	if rows > 1 {
 		x = append(make([]float64, 0, rows*n), x...)
 	}
-	// Each further row is one group of rapid's bitstream, so that the shrinker can delete it
-	// while it lowers the row count.
+	if rows > 1 {
+		x = g.drawRows(t, rows, n, cs, x)
+	}
+	cl := cs[0]
+	for _, c := range cs {
+		if c != cl {
+			cl = BatchMixed
+		}
+	}
+	return Case{Format: g.f, Class: cl, Rows: rows, Cols: n, X: x, RowClasses: cs}
+}
+
+// drawRows draws the rows after the first of a batch of rows rows of n elements, appends them
+// to x and their classes to cs[1:], and returns x. Each further row is one group of rapid's
+// bitstream, so that the shrinker can delete it while it lowers the row count.
+func (g *rowGen) drawRows(t *rapid.T, rows, n int, cs []Class, x []float64) []float64 {
 	type row struct {
 		c Class
 		x []float64
@@ -414,7 +431,7 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 		return row{c, g.drawRow(t, c, n)}
 	}
 	var rg *rapid.Generator[row]
-	if !g.cfg.flat && rows > 1 {
+	if !g.cfg.flat {
 		rg = rapid.Custom(drawRow)
 	}
 	for i := 1; i < rows; i++ {
@@ -422,13 +439,7 @@ func (g *rowGen) drawBatch(t *rapid.T, rows int) Case {
 		cs[i] = r.c
 		x = append(x, r.x...)
 	}
-	cl := cs[0]
-	for _, c := range cs {
-		if c != cl {
-			cl = BatchMixed
-		}
-	}
-	return Case{Format: g.f, Class: cl, Rows: rows, Cols: n, X: x, RowClasses: cs}
+	return x
 }
 
 // Row returns a generator of one-row cases (Rows = 1, Cols = the length, possibly 0) of f, by
