@@ -31,6 +31,9 @@ const SoftplusThreshold = 20
 // negValue returns the Value of −(the exact value of v): rounding to nearest is symmetric, so
 // RN(−y) = −RN(y) with the same flag.
 func negValue(v Value) Value {
+	if v.kind == kindOneMinus { // its a64 is not the approximation's float64
+		v.kind, v.approx, v.a64 = kindBig, v.Exact(), 0
+	}
 	w := v
 	w.Rounded = -v.Rounded
 	w.a64 = -v.a64

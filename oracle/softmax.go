@@ -175,8 +175,8 @@ func softmaxRow(fi *fmtInfo, x []float64, pol fp.MaskPolicy, out []Value) error 
 // boundary at 1, and it is common (a dominant logit); the exact path would evaluate every
 // exponential of the row in big arithmetic. The approximation is 1 − δ̂, δ̂ = ŝ − ŝ² (within
 // 2^−48 relative of δ, a positive stand-in when every exponential was dropped), rounded toward
-// zero to 64 bits: below 1, in y's binade, within 2^−40 ulp of y. It returns pending without
-// the maximum when it decides it.
+// zero to 64 bits: below 1, in y's binade, within 2^−40 ulp of y (the Value carries δ̂ and
+// builds it when asked, kindOneMinus). It returns pending without the maximum when it decides it.
 func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pending []int) []int {
 	j := -1
 	for k, i := range pending {
@@ -197,8 +197,7 @@ func nearOne(fi *fmtInfo, x []float64, ri rowInfo, s, e float64, out []Value, pe
 	if !(d > 0) {
 		d = 0x1p-1074
 	}
-	a := new(big.Float).SetPrec(64).SetMode(big.ToZero).Sub(big.NewFloat(1), big.NewFloat(d))
-	v := Value{Format: fi.f, Rounded: 1, Flag: fp.Inexact, kind: kindBig, approx: a}
+	v := Value{Format: fi.f, Rounded: 1, Flag: fp.Inexact, kind: kindOneMinus, a64: d} // approximation oneMinus(d)
 	// y's float64, where the enclosure 1 − δ̂(1 ± 2^−44) decides it (RN is monotone; the two
 	// subtractions round the ends, the widening by 2^−44 covers δ̂'s error and the rounding of
 	// the ends themselves). With the stand-in δ̂ = 2^−1074, δ ≤ n·2^−860 and both ends give 1,

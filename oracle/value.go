@@ -18,10 +18,11 @@ var ErrPrecisionCap = errors.New("oracle: precision cap reached (undetected exac
 
 // kinds of the approximation a Value carries.
 const (
-	kindNaN  = iota // the exact value is NaN (the zero Value)
-	kindF64         // a64 holds the approximation
-	kindBig         // approx holds the approximation
-	kindExp2        // the approximation is a64·2^e2, far below float64's range: Exact builds it
+	kindNaN      = iota // the exact value is NaN (the zero Value)
+	kindF64             // a64 holds the approximation
+	kindBig             // approx holds the approximation
+	kindExp2            // the approximation is a64·2^e2, far below float64's range: Exact builds it
+	kindOneMinus        // the approximation is 1 − a64 rounded toward zero to 64 bits: Exact builds it
 )
 
 // Value is one output element: its correctly rounded value in the output format and enough of
@@ -60,8 +61,16 @@ func (v Value) Exact() *big.Float {
 		return v.approx
 	case kindExp2:
 		return new(big.Float).SetMantExp(new(big.Float).SetFloat64(v.a64), int(v.e2))
+	case kindOneMinus:
+		return oneMinus(v.a64)
 	}
 	return nil
+}
+
+// oneMinus returns 1 − d rounded toward zero to 64 bits.
+func oneMinus(d float64) *big.Float {
+	var one, bd big.Float
+	return new(big.Float).SetPrec(64).SetMode(big.ToZero).Sub(one.SetInt64(1), bd.SetFloat64(d))
 }
 
 // IsNaN reports whether the exact value is NaN.
@@ -104,7 +113,7 @@ func (v Value) Float64() float64 {
 	switch v.kind {
 	case kindF64:
 		return v.a64
-	case kindBig, kindExp2:
+	case kindBig, kindExp2, kindOneMinus:
 		switch {
 		case v.Flag == fp.Exact || v.Format == fp.FP64:
 			return v.Rounded
