@@ -260,8 +260,9 @@ func (s *scratch[E]) guardedIn(n int) (buf, out []E) {
 
 // run converts the inputs to E, calls body with a guarded output of n elements, and checks that
 // the native inputs are unchanged and that no guard cell was written. The native buffers are
-// reused from call to call; only the returned outputs are allocated.
-func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E) error) ([]float64, error) {
+// reused from call to call; the outputs go to out (Args.Dst) when it has the capacity, else to
+// a new slice.
+func run[E Elem](k *Kernel, out []float64, n int, ins [][]float64, body func(dst []E, ins [][]E) error) ([]float64, error) {
 	s := getScratch[E]()
 	for len(s.nat) < len(ins) {
 		s.nat, s.saved = append(s.nat, nil), append(s.saved, nil)
@@ -292,7 +293,10 @@ func run[E Elem](k *Kernel, n int, ins [][]float64, body func(dst []E, ins [][]E
 			return nil, &ContractError{Kernel: k.Name, Kind: ContractInputModified, Index: i, Detail: fmt.Sprintf("input %d element %d changed", j, i)}
 		}
 	}
-	out := make([]float64, n)
+	if out == nil || cap(out) < n { // (never nil: an empty case's outputs are an empty slice)
+		out = make([]float64, n)
+	}
+	out = out[:n]
 	fromNativeInto(out, dst)
 	scratchPool[E]().Put(s)
 	return out, nil
@@ -328,7 +332,7 @@ func noErr4[E Elem](fn func(dst, x []E, rows, cols int)) func(dst, x []E, rows, 
 func rowMap[E Elem](name string, op Op, fn func(dst, x []E) error, opts []Option) *Kernel {
 	k := newKernel[E](name, op, false, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
 				if err := guardedRow(k, dst, r, a.Cols, func(d []E) error { return fn(d, row(in[0], r, a.Cols)) }); err != nil {
 					return err
@@ -344,7 +348,7 @@ func rowMap[E Elem](name string, op Op, fn func(dst, x []E) error, opts []Option
 func batchMap[E Elem](name string, op Op, fn func(dst, x []E, rows, cols int) error, opts []Option) *Kernel {
 	k := newKernel[E](name, op, true, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, k.OutLen(a), [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, k.OutLen(a), [][]float64{a.X}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], a.Rows, a.Cols)
 		})
 	}
@@ -400,7 +404,7 @@ func LSE[E Elem](name string, fn func(x []E) E, opts ...Option) *Kernel {
 func LSEErr[E Elem](name string, fn func(x []E) (E, error), opts ...Option) *Kernel {
 	k := newKernel[E](name, OpLSE, false, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows, [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
 				v, err := fn(row(in[0], r, a.Cols))
 				if err != nil {
@@ -433,7 +437,7 @@ func SoftmaxBackward[E Elem](name string, fn func(dx, x, dy []E), opts ...Option
 func SoftmaxBackwardErr[E Elem](name string, fn func(dx, x, dy []E) error, opts ...Option) *Kernel {
 	k := newKernel[E](name, OpSoftmaxBackward, false, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows*a.Cols, [][]float64{a.X, a.DY}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X, a.DY}, func(dst []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
 				if err := guardedRow(k, dst, r, a.Cols, func(d []E) error { return fn(d, row(in[0], r, a.Cols), row(in[1], r, a.Cols)) }); err != nil {
 					return err
@@ -454,7 +458,7 @@ func SoftmaxBackwardBatch[E Elem](name string, fn func(dx, x, dy []E, rows, cols
 func SoftmaxBackwardBatchErr[E Elem](name string, fn func(dx, x, dy []E, rows, cols int) error, opts ...Option) *Kernel {
 	k := newKernel[E](name, OpSoftmaxBackward, true, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows*a.Cols, [][]float64{a.X, a.DY}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X, a.DY}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], in[1], a.Rows, a.Cols)
 		})
 	}
@@ -516,7 +520,7 @@ func CrossEntropyErr[E Elem](name string, fn func(x []E, target int) (E, error),
 			}
 		}
 		loss := make([]float64, a.Rows)
-		_, err := run(k, 0, [][]float64{a.X}, func(_ []E, in [][]E) error {
+		_, err := run(k, a.Dst, 0, [][]float64{a.X}, func(_ []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
 				if ignored[r] {
 					continue
@@ -568,7 +572,7 @@ func CrossEntropyBatchErr[E Elem](name string, fn func(dst, logits []E, rows, co
 		if a.Targets == nil {
 			return nil, fmt.Errorf("%w: %s takes class targets", ErrUnsupported, k.Name)
 		}
-		return run(k, k.OutLen(a), [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, k.OutLen(a), [][]float64{a.X}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], a.Rows, a.Cols, append([]int(nil), a.Targets...), cloneCE(a.CE))
 		})
 	}
@@ -580,7 +584,7 @@ func CrossEntropyProbBatch[E Elem](name string, fn func(dst, logits, probs []E, 
 	k := newKernel[E](name, OpCrossEntropy, true, opts)
 	k.ProbTargets = true
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, k.OutLen(a), [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, k.OutLen(a), [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], in[1], a.Rows, a.Cols, cloneCE(a.CE))
 		})
 	}
@@ -592,7 +596,7 @@ func CrossEntropyProbGradBatch[E Elem](name string, fn func(dx, logits, probs []
 	k := newKernel[E](name, OpCrossEntropyGrad, true, opts)
 	k.ProbTargets = true
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows*a.Cols, [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], in[1], a.Rows, a.Cols, cloneCE(a.CE))
 		})
 	}
@@ -626,7 +630,7 @@ func CrossEntropyGradErr[E Elem](name string, fn func(dx, x []E, target int) err
 		if a.CE.Reduction != ReduceMean {
 			d = 1
 		}
-		g, err := run(k, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
+		g, err := run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			for r := 0; r < a.Rows; r++ {
 				if ignored[r] {
 					z := ToNative[E](0)
@@ -672,7 +676,7 @@ func CrossEntropyGradBatchErr[E Elem](name string, fn func(dx, logits []E, rows,
 		if a.Targets == nil {
 			return nil, fmt.Errorf("%w: %s takes class targets", ErrUnsupported, k.Name)
 		}
-		return run(k, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], a.Rows, a.Cols, append([]int(nil), a.Targets...), cloneCE(a.CE))
 		})
 	}

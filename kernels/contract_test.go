@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -151,5 +152,41 @@ func TestRunnerAfterHangAndPanic(t *testing.T) {
 	check("after a cancelled call")
 	if n := testing.AllocsPerRun(100, func() { good.Call(context.Background(), a) }); n > 1 {
 		t.Errorf("a checked call allocates %v times, want ≤ 1 (its outputs; a goroutine, timer or input copy per call?)", n)
+	}
+}
+
+// TestDst requires that a bundled kernel writes its outputs into Args.Dst when Dst has the
+// capacity, with the values it returns without Dst, into a new slice when Dst is too short, and an
+// empty, non-nil slice for an empty case.
+func TestDst(t *testing.T) {
+	for _, name := range []string{"softmax/shifted/fp16", "lse/shifted/fp32", "cegrad/fp16"} {
+		k, ok := Lookup(name)
+		if !ok {
+			t.Fatalf("no bundled kernel %s", name)
+		}
+		a := &Args{Rows: 2, Cols: 3, X: []float64{1, 2, 3, -1, 0, 0.5}, Targets: []int{0, 2}, CE: DefaultCEOptions()}
+		want, err := k.Call(context.Background(), a)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		dst := make([]float64, 0, 8)
+		b := *a
+		b.Dst = dst
+		got, err := k.Call(context.Background(), &b)
+		if err != nil {
+			t.Fatalf("%s with Dst: %v", name, err)
+		}
+		if !slices.Equal(got, want) || &got[0] != &dst[:1][0] {
+			t.Errorf("%s with Dst: %v (in Dst: %v), want %v in Dst", name, got, &got[0] == &dst[:1][0], want)
+		}
+		b.Dst = make([]float64, 0, len(want)-1)
+		if got, err := k.Call(context.Background(), &b); err != nil || !slices.Equal(got, want) || &got[0] == &b.Dst[:1][0] {
+			t.Errorf("%s with a short Dst: %v, %v; want %v in a new slice", name, got, err, want)
+		}
+	}
+	k, _ := Lookup("softmax/shifted/fp32")
+	got, err := k.Call(context.Background(), &Args{Rows: 1, Cols: 0, X: []float64{}})
+	if err != nil || got == nil || len(got) != 0 {
+		t.Errorf("empty case: %v (nil %v), %v; want an empty slice", got, got == nil, err)
 	}
 }

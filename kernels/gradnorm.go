@@ -102,7 +102,7 @@ func GradNormErr[E Elem](name string, fn func(tensors [][]E, o NormOptions) (E, 
 		if err := checkNormOptions(a, false); err != nil {
 			return nil, err
 		}
-		return run(k, 1, [][]float64{a.X}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, 1, [][]float64{a.X}, func(dst []E, in [][]E) error {
 			n, err := fn(tensorsOf(in[0], a.Rows, a.Cols), a.Norm)
 			dst[0] = n
 			return err
@@ -115,7 +115,7 @@ func GradNormErr[E Elem](name string, fn func(tensors [][]E, o NormOptions) (E, 
 // functions modify the gradients.
 func inPlace[E Elem](k *Kernel, a *Args, fn func(t [][]E) error) ([]float64, error) {
 	n := a.Rows * a.Cols
-	return run(k, n, [][]float64{a.X}, func(dst []E, in [][]E) error {
+	return run(k, a.Dst, n, [][]float64{a.X}, func(dst []E, in [][]E) error {
 		copy(dst, in[0])
 		return fn(tensorsOf(dst, a.Rows, a.Cols))
 	})

@@ -123,10 +123,17 @@ type Args struct {
 	Probs      []float64   // Rows×Cols probability targets (Kernel.ProbTargets)
 	CE         CEOptions   // cross-entropy options
 	Norm       NormOptions // gradient-norm options (gradnorm.go); the tensors are the rows of X
+
+	// Dst, when its capacity holds the outputs, is where a kernel may write them: it then
+	// returns Dst[:n] instead of a new slice (the bundled kernels do; other kernels may ignore
+	// Dst). A caller that sets it owns the outputs only until it reuses Dst; the harness sets it
+	// only for kernels that declare Returns, whose calls cannot outlive Call.
+	Dst []float64
 }
 
 // Func is the harness-level calling convention of a kernel: it returns the outputs as float64
-// values that must be members of the kernel's output format. It must not modify a.
+// values that must be members of the kernel's output format. It must not modify a (a.Dst's
+// elements excepted, see Args).
 type Func func(ctx context.Context, a *Args) ([]float64, error)
 
 // DefaultTimeout is the per-call timeout of a kernel that declares none.

@@ -46,7 +46,7 @@ type BCEOptions struct {
 func elementwise[E Elem](name string, op Op, fn func(dst, x []E) error, opts []Option) *Kernel {
 	k := newKernel[E](name, op, true, opts)
 	k.Fn = func(_ context.Context, a *Args) ([]float64, error) {
-		return run(k, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error { return fn(dst, in[0]) })
+		return run(k, a.Dst, a.Rows*a.Cols, [][]float64{a.X}, func(dst []E, in [][]E) error { return fn(dst, in[0]) })
 	}
 	return k
 }
@@ -108,7 +108,7 @@ func bceKernel[E Elem](name string, op Op, fn func(dst, x, t []E, rows, cols int
 			return nil, fmt.Errorf("%w: BCE needs one target per logit (%d for %d)", ErrUnsupported, len(a.Probs), len(a.X))
 		}
 		o := BCEOptions{PosWeight: a.CE.Weights, Reduction: a.CE.Reduction}
-		return run(k, k.OutLen(a), [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
+		return run(k, a.Dst, k.OutLen(a), [][]float64{a.X, a.Probs}, func(dst []E, in [][]E) error {
 			return fn(dst, in[0], in[1], a.Rows, a.Cols, o)
 		})
 	}
