@@ -79,11 +79,25 @@ func WithGenerators(opts ...generators.Option) Option {
 
 // ArgsOf converts a case to the kernel's call arguments.
 func ArgsOf(c generators.Case) *kernels.Args {
-	return &kernels.Args{
+	a := argsOf(c)
+	return &a
+}
+
+func argsOf(c generators.Case) kernels.Args {
+	return kernels.Args{
 		Rows: c.Rows, Cols: c.Cols, X: c.X, DY: c.DY, Targets: c.Targets, Probs: c.Probs,
 		CE:   c.CE, // one type (package loss) for the case, the call and the oracle
 		Norm: c.Norm,
 	}
+}
+
+// argsOf is ArgsOf in the scratch when k declares Returns (no call of k outlives Call).
+func (sc *scratch) argsOf(k *kernels.Kernel, c generators.Case) *kernels.Args {
+	if !k.Returns {
+		return ArgsOf(c)
+	}
+	sc.args = argsOf(c)
+	return &sc.args
 }
 
 // Exact returns the oracle's values for the kernel's operation on a, in the kernel's output
@@ -217,7 +231,9 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 		v.Skipped = why
 		return v
 	}
-	a := ArgsOf(c)
+	sc := getScratch()
+	defer scratchPool.Put(sc)
+	a := sc.argsOf(k, c)
 	for r := 0; r < c.Rows; r++ {
 		v.Spread = math.Max(v.Spread, rangeOf(a.X[r*c.Cols:(r+1)*c.Cols]).spread())
 	}
@@ -236,8 +252,6 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 		v.fail(Failure{Property: PropContract, Class: ClassContract, Index: -1, Message: err.Error()})
 		return v
 	}
-	sc := getScratch()
-	defer scratchPool.Put(sc)
 	t0 = time.Now()
 	ex, err := exactInto(sc.ex[:0], k, a)
 	v.OracleTime += time.Since(t0)
@@ -275,6 +289,12 @@ type scratch struct {
 	ex             []oracle.Value
 	tol, vtol, vap []float64
 	flags, vflags  []rowFlag
+
+	// The case's and the variants' arguments, for kernels that declare Returns (see cloneArgs),
+	// and the variants' outputs.
+	args, vargs                     kernels.Args
+	vx, vdy, vprobs, vweights, vout []float64
+	vtargets                        []int
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

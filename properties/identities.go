@@ -152,6 +152,7 @@ func expLogConsistent(out fp.Format, got float64, e oracle.Value, tol float64) s
 // same, when not nil, says where a's own judgement holds each output of b's exact value (see
 // sameAs); an output that matches it there in every input of the judge is not judged again.
 func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args, ex []oracle.Value, tol []float64, rev int, same *sameAs, prop string, msg func() string, sc *scratch, cfg *config) {
+	b.Dst = sc.variantOut(k, b)
 	t0 := time.Now()
 	got, err := k.Call(ctx, b)
 	v.KernelTime += time.Since(t0)
@@ -230,6 +231,52 @@ func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, i in
 		return i < len(b.X) && j < len(o.a.X) && math.IsInf(b.X[i], -1) == math.IsInf(o.a.X[j], -1)
 	}
 	return true
+}
+
+// cloneArgs returns a copy of a for a variant of k's case: in the scratch's variant buffers
+// when k declares Returns (its call cannot outlive Call, so nothing reads them after the
+// variant), else as cloneArgs does. The copy's slices are nil where cloneArgs's are.
+func (sc *scratch) cloneArgs(k *kernels.Kernel, a *kernels.Args) *kernels.Args {
+	if !k.Returns {
+		return cloneArgs(a)
+	}
+	b := &sc.vargs
+	*b = *a
+	b.X = copyInto(&sc.vx, a.X)
+	if a.DY != nil {
+		b.DY = copyInto(&sc.vdy, a.DY)
+	}
+	if a.Probs != nil {
+		b.Probs = copyInto(&sc.vprobs, a.Probs)
+	}
+	if a.Targets != nil {
+		b.Targets = copyInto(&sc.vtargets, a.Targets)
+	}
+	if a.CE.Weights != nil {
+		b.CE.Weights = copyInto(&sc.vweights, a.CE.Weights)
+	}
+	return b
+}
+
+// copyInto copies s into *buf's storage and returns the copy, nil for an empty s (as
+// append([]T(nil), s...) gives).
+func copyInto[T any](buf *[]T, s []T) []T {
+	if len(s) == 0 {
+		return nil
+	}
+	*buf = append((*buf)[:0], s...)
+	return *buf
+}
+
+// variantOut returns the output buffer of a variant's call (Args.Dst) when k declares Returns,
+// else nil.
+func (sc *scratch) variantOut(k *kernels.Kernel, b *kernels.Args) []float64 {
+	if !k.Returns {
+		return nil
+	}
+	n := k.OutLen(b)
+	sc.vout = slices.Grow(sc.vout[:0], n)
+	return sc.vout[:0:n]
 }
 
 func cloneArgs(a *kernels.Args) *kernels.Args {
@@ -317,8 +364,10 @@ func shiftConstant(k *kernels.Kernel, a *kernels.Args) (float64, bool) {
 }
 
 // shiftedArgs returns a copy of a with c added to every finite logit.
-func shiftedArgs(a *kernels.Args, c float64) *kernels.Args {
-	b := cloneArgs(a)
+func shiftedArgs(a *kernels.Args, c float64) *kernels.Args { return shift(cloneArgs(a), c) }
+
+// shift adds c to every finite logit of b and returns b.
+func shift(b *kernels.Args, c float64) *kernels.Args {
 	for i, x := range b.X {
 		if !math.IsInf(x, 0) && !math.IsNaN(x) {
 			b.X[i] = x + c
@@ -329,9 +378,11 @@ func shiftedArgs(a *kernels.Args, c float64) *kernels.Args {
 
 // reversedArgs returns a copy of a with each row's columns reversed: logits, upstream gradient,
 // target probabilities, class targets and class weights.
-func reversedArgs(a *kernels.Args) *kernels.Args {
-	rows, cols := a.Rows, a.Cols
-	b := cloneArgs(a)
+func reversedArgs(a *kernels.Args) *kernels.Args { return reverse(cloneArgs(a)) }
+
+// reverse reverses each row's columns of b (as reversedArgs) and returns b.
+func reverse(b *kernels.Args) *kernels.Args {
+	rows, cols := b.Rows, b.Cols
 	rev := func(s []float64) {
 		for r := 0; r < rows; r++ {
 			slices.Reverse(s[r*cols : (r+1)*cols])
@@ -431,7 +482,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 	rows, cols := a.Rows, a.Cols
 	if !cfg.skip[PropShift] && rows*cols > 0 {
 		if c, ok := shiftConstant(k, a); ok {
-			b := shiftedArgs(a, c)
+			b := shift(sc.cloneArgs(k, a), c)
 			exb, same := ex, &sameAs{o: o}
 			if k.Op == kernels.OpLSE {
 				same = nil
@@ -455,7 +506,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 	// onto it, so such cases are not permuted.
 	ignoreInside := a.Targets != nil && a.CE.IgnoreIndex >= 0 && a.CE.IgnoreIndex < cols
 	if !cfg.skip[PropPermute] && cols >= 2 && !ignoreInside {
-		b := reversedArgs(a)
+		b := reverse(sc.cloneArgs(k, a))
 		// Where the case's tolerances are the variant's, ex and tol are read in mirror order
 		// rather than copied reversed.
 		exb, tolb, rev := ex, tol, 0
@@ -474,7 +525,7 @@ func metamorphic(ctx context.Context, v *Verdict, k *kernels.Kernel, a *kernels.
 	if !cfg.skip[PropBatch] && k.Batch && rows > 1 && rowwise {
 		per := len(ex) / rows
 		for r := 0; r < rows && r < 4; r++ {
-			b := cloneArgs(a)
+			b := sc.cloneArgs(k, a)
 			b.Rows = 1
 			b.X = b.X[r*cols : (r+1)*cols]
 			if b.DY != nil {
