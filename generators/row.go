@@ -136,26 +136,104 @@ func (g *rowGen) fits(c Class, n int) bool {
 // the end of a row can move to the front of a shorter one. Under Flat (flat) the elements are
 // drawn as the same values without the groups.
 func fill(t *rapid.T, flat bool, n int, elem func(*rapid.T) float64) []float64 {
-	x := make([]float64, n)
 	var eg *rapid.Generator[float64]
 	if !flat {
 		eg = rapid.Custom(elem)
 	}
+	return fillWith(t, flat, n, eg, elem)
+}
+
+// fillWith is fill with eg, rapid.Custom(draw), made by the caller (nil under Flat): draw itself
+// does not escape, so that a caller under Flat need not allocate it.
+func fillWith(t *rapid.T, flat bool, n int, eg *rapid.Generator[float64], draw func(*rapid.T) float64) []float64 {
+	x := make([]float64, n)
 	if n <= shortRow {
 		for i := range x {
-			x[i] = group(flat, t, eg, elem, "x")
+			x[i] = group(flat, t, eg, draw, "x")
 		}
 		return x
 	}
 	k := intIn(t, 1, templateMax)
 	tpl := make([]float64, k)
 	for i := range tpl {
-		tpl[i] = group(flat, t, eg, elem, "x")
+		tpl[i] = group(flat, t, eg, draw, "x")
 	}
 	for i := range x {
 		x[i] = tpl[i%k]
 	}
 	return x
+}
+
+// An elem names the distribution of a row class's elements, so that drawRow fills a row without
+// a closure per row (rapid.Custom makes fill's closures escape: one allocation per row).
+type elem uint8
+
+const (
+	elemSmallInt     elem = iota // smallInt(8)
+	elemLogit                    // logit, spread 16
+	elemLogit4                   // logit, spread 4
+	elemOrdered                  // huge one time in four, else a logit (ascending, descending)
+	elemTiny                     // ±0 one time in eight, else a small normal
+	elemHuge                     // huge
+	elemMaxFinite                // a logit one time in three, else near ±max
+	elemExpThreshold             // a logit one time in four, else near exp's thresholds
+	elemSubnormal                // a logit one time in four, else a subnormal
+	elemMixed                    // a normal of any magnitude
+	elemUniformBits              // uniformBits
+)
+
+// draw draws one element of distribution e.
+func (g *rowGen) draw(t *rapid.T, e elem) float64 {
+	f := g.f
+	switch e {
+	case elemSmallInt:
+		return smallInt(t, f, 8)
+	case elemLogit:
+		return g.lg(t)
+	case elemLogit4:
+		return logit(t, f, 4)
+	case elemOrdered:
+		if intIn(t, 0, 3) == 3 {
+			return huge(t, f)
+		}
+		return g.lg(t)
+	case elemTiny:
+		if intIn(t, 0, 7) == 7 {
+			return withSign(t, 0)
+		}
+		return withSign(t, normal(t, f, f.EMin(), -5))
+	case elemHuge:
+		return huge(t, f)
+	case elemMaxFinite:
+		if intIn(t, 0, 2) == 2 {
+			return g.lg(t)
+		}
+		return withSign(t, step(f, f.MaxFinite(), -intIn(t, 0, 3)))
+	case elemExpThreshold:
+		if intIn(t, 0, 3) == 3 {
+			return g.lg(t)
+		}
+		return expThreshold(t, f)
+	case elemSubnormal:
+		if intIn(t, 0, 3) == 3 {
+			return g.lg(t)
+		}
+		return withSign(t, subnormal(t, f))
+	case elemMixed:
+		return withSign(t, normal(t, f, f.EMin(), f.EMax()))
+	case elemUniformBits:
+		return uniformBits(t, f)
+	}
+	panic(fmt.Sprintf("generators: unknown element distribution %d", e))
+}
+
+// fill is fill for the distribution e: the closure rapid.Custom needs is made only without Flat.
+func (g *rowGen) fill(t *rapid.T, n int, e elem) []float64 {
+	var eg *rapid.Generator[float64]
+	if !g.cfg.flat {
+		eg = rapid.Custom(func(t *rapid.T) float64 { return g.draw(t, e) })
+	}
+	return fillWith(t, g.cfg.flat, n, eg, func(t *rapid.T) float64 { return g.draw(t, e) })
 }
 
 // constRow returns n copies of v.
@@ -227,20 +305,19 @@ func maskValue(f fp.Format) float64 {
 	return -f.MaxFinite()
 }
 
-// lg draws a logit-like value (logit with spread 16). A method value, not a closure in
-// drawRow, so that only the rows whose fill takes it allocate one.
+// lg draws a logit-like value (logit with spread 16).
 func (g *rowGen) lg(t *rapid.T) float64 { return logit(t, g.f, 16) }
 
 // drawRow draws a row of class c and length n ≥ minLen(c).
 func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
-	f, flat := g.f, g.cfg.flat
+	f := g.f
 	switch c {
 	case RowEmpty:
 		return []float64{}
 	case RowSmallInt:
-		return fill(t, flat, n, func(t *rapid.T) float64 { return smallInt(t, f, 8) })
+		return g.fill(t, n, elemSmallInt)
 	case RowLogitLike:
-		return fill(t, flat, n, g.lg)
+		return g.fill(t, n, elemLogit)
 	case RowEqual, RowLongFlat:
 		v := g.lg(t)
 		x := constRow(n, v)
@@ -251,12 +328,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowAscending, RowDescending:
 		var x []float64
 		if n <= shortRow {
-			x = fill(t, flat, n, func(t *rapid.T) float64 {
-				if intIn(t, 0, 3) == 3 {
-					return huge(t, f)
-				}
-				return g.lg(t)
-			})
+			x = g.fill(t, n, elemOrdered)
 			slices.SortFunc(x, func(a, b float64) int { return cmpFloat(a, b) })
 		} else { // a walk through the ordered values of f: start, then a fixed stride
 			k0 := ord(f, g.lg(t))
@@ -271,46 +343,24 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowTiny:
-		return fill(t, flat, n, func(t *rapid.T) float64 {
-			if intIn(t, 0, 7) == 7 {
-				return withSign(t, 0)
-			}
-			return withSign(t, normal(t, f, f.EMin(), -5))
-		})
+		return g.fill(t, n, elemTiny)
 	case RowHuge:
-		return fill(t, flat, n, func(t *rapid.T) float64 { return huge(t, f) })
+		return g.fill(t, n, elemHuge)
 	case RowMaxFinite:
-		return fill(t, flat, n, func(t *rapid.T) float64 {
-			if intIn(t, 0, 2) == 2 {
-				return g.lg(t)
-			}
-			return withSign(t, step(f, f.MaxFinite(), -intIn(t, 0, 3)))
-		})
+		return g.fill(t, n, elemMaxFinite)
 	case RowDominant:
-		x := fill(t, flat, n, func(t *rapid.T) float64 { return logit(t, f, 4) })
+		x := g.fill(t, n, elemLogit4)
 		lo := math.Ldexp(1, exponent(-f.Exp().ZeroAtOrBelow+5)+1) // above every other logit (|x| < 5) by more than the exp range
 		x[pos(t, n)] = between(t, f, lo, f.MaxFinite())
 		return x
 	case RowExpThreshold:
-		return fill(t, flat, n, func(t *rapid.T) float64 {
-			if intIn(t, 0, 3) == 3 {
-				return g.lg(t)
-			}
-			return expThreshold(t, f)
-		})
+		return g.fill(t, n, elemExpThreshold)
 	case RowSubnormal:
-		x := fill(t, flat, n, func(t *rapid.T) float64 {
-			if intIn(t, 0, 3) == 3 {
-				return g.lg(t)
-			}
-			return withSign(t, subnormal(t, f))
-		})
+		x := g.fill(t, n, elemSubnormal)
 		x[pos(t, n)] = withSign(t, subnormal(t, f))
 		return x
 	case RowMixedMagnitude:
-		x := fill(t, flat, n, func(t *rapid.T) float64 {
-			return withSign(t, normal(t, f, f.EMin(), f.EMax()))
-		})
+		x := g.fill(t, n, elemMixed)
 		// Force a spread beyond the exp range: one entry at or above −ZeroAtOrBelow, one at
 		// or below ZeroAtOrBelow (in E4M3 and E5M2 these are near the top of the range).
 		z := -f.Exp().ZeroAtOrBelow
@@ -322,7 +372,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[j] = -step(f, rn(f, z), intIn(t, 1, 8))
 		return x
 	case RowMaskedInf, RowMaskedSentinel:
-		x := fill(t, flat, n, g.lg)
+		x := g.fill(t, n, elemLogit)
 		mask := func(t *rapid.T) float64 { return math.Inf(-1) }
 		if c == RowMaskedSentinel {
 			s := sampled(t, g.sent)
@@ -345,7 +395,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowStartsNegInf:
-		x := fill(t, flat, n, g.lg)
+		x := g.fill(t, n, elemLogit)
 		for i := range intIn(t, 1, n-1) {
 			x[i] = math.Inf(-1)
 		}
@@ -353,7 +403,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 	case RowFullyMasked:
 		return constRow(n, math.Inf(-1))
 	case RowPosInf:
-		x := fill(t, flat, n, g.lg)
+		x := g.fill(t, n, elemLogit)
 		i := pos(t, n)
 		x[i] = math.Inf(1)
 		if n > 1 && bitGen.Draw(t, "also-neg-inf") { // Inf − Inf in a kernel that subtracts the min
@@ -361,7 +411,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		}
 		return x
 	case RowNaN:
-		x := fill(t, flat, n, g.lg)
+		x := g.fill(t, n, elemLogit)
 		i := pos(t, n)
 		if n > 1 && bitGen.Draw(t, "in-masked-slot") { // NaN in the padding of a masked row
 			from := intIn(t, 1, n-1)
@@ -373,7 +423,7 @@ func (g *rowGen) drawRow(t *rapid.T, c Class, n int) []float64 {
 		x[i] = nan(t, f)
 		return x
 	case RowUniformBits:
-		return fill(t, flat, n, func(t *rapid.T) float64 { return uniformBits(t, f) })
+		return g.fill(t, n, elemUniformBits)
 	}
 	panic("generators: unknown row class " + string(c))
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"math"
 	"math/big"
+	"sync"
 
 	"github.com/ulpcheck/ulpcheck/fp"
 )
@@ -69,8 +70,8 @@ func (v Value) Exact() *big.Float {
 
 // oneMinus returns 1 − d rounded toward zero to 64 bits.
 func oneMinus(d float64) *big.Float {
-	var one, bd big.Float
-	return new(big.Float).SetPrec(64).SetMode(big.ToZero).Sub(one.SetInt64(1), bd.SetFloat64(d))
+	var s oneMinusFloats
+	return new(big.Float).Copy(s.set(d))
 }
 
 // IsNaN reports whether the exact value is NaN.
@@ -81,7 +82,22 @@ func (v Value) IsNaN() bool { return v.kind == kindNaN }
 // fp.Format.UlpError applied to the approximation, with the same special cases: NaN against NaN
 // is 0, NaN against a number or a number against NaN is +Inf, ±0 are equal.
 func (v Value) UlpError(got float64) float64 {
+	if v.kind == kindOneMinus { // the approximation in pooled storage, not built anew per call
+		s := oneMinusPool.Get().(*oneMinusFloats)
+		defer oneMinusPool.Put(s)
+		return v.Format.UlpError(got, s.set(v.a64))
+	}
 	return v.Format.UlpError(got, v.Exact())
+}
+
+// oneMinusPool holds the big.Floats of UlpError on a kindOneMinus Value between calls.
+var oneMinusPool = sync.Pool{New: func() any { return new(oneMinusFloats) }}
+
+type oneMinusFloats struct{ one, d, a big.Float }
+
+// set sets s.a to oneMinus(d) and returns it.
+func (s *oneMinusFloats) set(d float64) *big.Float {
+	return s.a.SetPrec(64).SetMode(big.ToZero).Sub(s.one.SetInt64(1), s.d.SetFloat64(d))
 }
 
 // UlpDistance returns the number of values of Format between got and Rounded (0 when got is

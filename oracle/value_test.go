@@ -2,6 +2,7 @@ package oracle
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
 	"testing"
 	"unsafe"
@@ -90,5 +91,24 @@ func TestValueFloat64MatchesFP64(t *testing.T) {
 func TestValueSize(t *testing.T) {
 	if got := unsafe.Sizeof(Value{}); got != 40 {
 		t.Errorf("unsafe.Sizeof(Value{}) = %d, want 40", got)
+	}
+}
+
+// TestOneMinusValue requires that a Value carrying 1 − δ̂ (kindOneMinus, nearOne's) gives the
+// 64-bit approximation rounded toward zero that nearOne built before it carried δ̂, and the same
+// UlpError, bit for bit, as the approximation through fp.Format.UlpError.
+func TestOneMinusValue(t *testing.T) {
+	for _, d := range []float64{0x1p-1074, 0x1p-60, 3e-20, 0x1.fffffffffffffp-30, 1e-8} {
+		v := Value{Format: fp.FP32, Rounded: 1, Flag: fp.Inexact, kind: kindOneMinus, a64: d}
+		want := new(big.Float).SetPrec(64).SetMode(big.ToZero).Sub(big.NewFloat(1), big.NewFloat(d))
+		a := v.Exact()
+		if a.Prec() != 64 || a.Mode() != big.ToZero || a.Cmp(want) != 0 || a.Text('p', 0) != want.Text('p', 0) {
+			t.Errorf("δ̂ = %g: approximation %s (%d bits, %v), want %s (64 bits, ToZero)", d, a.Text('p', 0), a.Prec(), a.Mode(), want.Text('p', 0))
+		}
+		for _, got := range []float64{1, 1 - 0x1p-24, 1 - 0x1p-23, 0.5, 1 + 0x1p-23} {
+			if e, w := v.UlpError(got), fp.FP32.UlpError(got, want); math.Float64bits(e) != math.Float64bits(w) {
+				t.Errorf("δ̂ = %g, got %v: UlpError %v, want %v", d, got, e, w)
+			}
+		}
 	}
 }
