@@ -38,6 +38,10 @@ func fromAcc[E Elem, F accum](dst []E, y []F) {
 	f := FormatOf[E]()
 	if d32, ok := any(dst).([]float32); ok { // one type switch per slice, not per element
 		for i, v := range y {
+			if v == v { // Go's conversion to float32 is fp32's rounding to nearest even, overflow included
+				d32[i] = float32(v)
+				continue
+			}
 			r, _ := f.RoundFloat64(float64(v))
 			d32[i] = float32(r)
 		}
