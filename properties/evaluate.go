@@ -21,14 +21,15 @@ import (
 type Option func(*config)
 
 type config struct {
-	tol        Tolerance
-	skip       map[string]bool
-	genOpts    []generators.Option
-	noMetamorf bool          // Focus: the metamorphic relations cannot decide the focused property
-	outside    string        // an element outside tol: the message, formatted once per config
-	onFail     func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
-	noReuse    bool          // tests: the metamorphic variants judge every output again
-	reused     *int          // tests: counts the variants' outputs not judged again
+	tol         Tolerance
+	skip        map[string]bool
+	genOpts     []generators.Option
+	noMetamorf  bool          // Focus: the metamorphic relations cannot decide the focused property
+	outside     string        // an element outside tol: the message, formatted once per config
+	onFail      func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
+	noReuse     bool          // tests: the metamorphic variants judge every output again
+	noFastJudge bool          // tests: judge without judgeFinite
+	reused      *int          // tests: counts the variants' outputs not judged again
 }
 
 func newConfig(opts []Option) *config {
@@ -234,8 +235,10 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	sc := getScratch()
 	defer scratchPool.Put(sc)
 	a := sc.argsOf(k, c)
+	sc.ranges = slices.Grow(sc.ranges[:0], c.Rows)
 	for r := 0; r < c.Rows; r++ {
-		v.Spread = math.Max(v.Spread, rangeOf(a.X[r*c.Cols:(r+1)*c.Cols]).spread())
+		sc.ranges = append(sc.ranges, rangeOf(a.X[r*c.Cols:(r+1)*c.Cols]))
+		v.Spread = math.Max(v.Spread, sc.ranges[r].spread())
 	}
 	t0 := time.Now()
 	got, err := k.Call(ctx, a)
@@ -261,7 +264,7 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	}
 	sc.ex = ex
 	approx := v.setResults(got, ex)
-	tol := tolerancesInto(sc.tol[:0], cfg.tol, k, a, approx)
+	tol := tolerancesInto(sc.tol[:0], cfg.tol, k, a, approx, sc.ranges)
 	sc.tol = tol
 	masked := rowFlagsInto(sc.flags[:0], k, a, got)
 	sc.flags = masked
@@ -275,7 +278,7 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	if len(v.Failures) == 0 && !cfg.noReuse {
 		o = &judged{a: a, got: got, tol: tol, flags: masked}
 	}
-	identities(&v, k, a, got, ex, tol, cfg)
+	identities(&v, k, a, got, ex, tol, sc.ranges, cfg)
 	if !cfg.noMetamorf {
 		metamorphic(ctx, &v, k, a, ex, tol, o, sc, cfg)
 	}
@@ -289,6 +292,7 @@ type scratch struct {
 	ex             []oracle.Value
 	tol, vtol, vap []float64
 	flags, vflags  []rowFlag
+	ranges         []rowStats // rangeOf of each row of the case
 
 	// The case's and the variants' arguments, for kernels that declare Returns (see cloneArgs),
 	// and the variants' outputs.
@@ -409,6 +413,32 @@ func ulpError(out fp.Format, e oracle.Value, got float64) float64 {
 	return math.Abs(got-y) / out.Ulp(y)
 }
 
+// judgeFinite is judge's last case, on its own, for an element that passes it: a finite output
+// against a finite exact value, neither a masked entry nor a saturated overflow. It returns judge's
+// results and true when judge would reach that case and record nothing, and false otherwise (then
+// judge decides, as without it). Most elements pass, and judge's general path prepares the
+// failure it might record for every one of them.
+func judgeFinite(k *kernels.Kernel, a *kernels.Args, i int, got float64, e oracle.Value, tol float64, cfg *config) (float64, float64, bool) {
+	if cfg.noFastJudge || e.IsNaN() || math.IsNaN(got) || math.IsInf(got, 0) || math.IsInf(e.Rounded, 0) {
+		return 0, 0, false
+	}
+	out := k.OutFormat()
+	if k.Saturating && math.Abs(e.Rounded) == out.MaxFinite() && e.Flag == fp.Overflow ||
+		(k.Op == kernels.OpSoftmax || k.Op == kernels.OpLogSoftmax) && i < len(a.X) && math.IsInf(a.X[i], -1) {
+		return 0, 0, false
+	}
+	y := e.Float64()
+	u := ulpError(out, e, got)
+	b := tol / out.Ulp(y)
+	if !k.Saturating && math.Abs(got) == out.MaxFinite() && math.Abs(e.Rounded) != out.MaxFinite() && u > b+measureSlack {
+		return 0, 0, false
+	}
+	if u <= b+measureSlack || k.FlushToZero && got == 0 && math.Abs(y) < out.MinNormal() {
+		return u, b, true
+	}
+	return 0, 0, false
+}
+
 // maskedAt reports whether output i belongs to a fully masked row, as judge classifies it (the
 // cross-entropy loss and gradient judge such rows as any other).
 func maskedAt(k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i int) bool {
@@ -419,6 +449,9 @@ func maskedAt(k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i int) bool {
 // judge checks one output element against the exact value and returns its ulp error and bound.
 func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i int, got float64, e oracle.Value, tol float64, cfg *config) (float64, float64) {
 	out := k.OutFormat()
+	if u, b, ok := judgeFinite(k, a, i, got, e, tol, cfg); ok {
+		return u, b
+	}
 	f := Failure{Index: i, Got: got, Want: e.Rounded, Exact: e.Float64(), Bound: math.NaN()}
 	r := rowOf(k, a, i)
 	masked := maskedAt(k, a, flags, i)

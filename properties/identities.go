@@ -20,7 +20,7 @@ import (
 // softmax (expLogConsistent); x_max ≤ LSE ≤ x_max + log n + the tolerance
 // (rows of equal entries reach the upper end); cross-entropy ≥ 0 when the weights are. The
 // one-sided limits 0, 1, x_max are exact: a kernel whose rounding is monotone cannot cross them.
-func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, ex []oracle.Value, tol []float64, cfg *config) {
+func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, ex []oracle.Value, tol []float64, ranges []rowStats, cfg *config) {
 	out := k.OutFormat()
 	bad := func(prop string, i int, msg string) {
 		if cfg.skip[prop] {
@@ -36,7 +36,7 @@ func identities(v *Verdict, k *kernels.Kernel, a *kernels.Args, got []float64, e
 	switch k.Op {
 	case kernels.OpSoftmax:
 		for r := 0; r < rows; r++ {
-			st := rangeOf(a.X[r*cols : (r+1)*cols]) // finite is all it reads
+			st := ranges[r] // finite is all it reads
 			sum, bound := 0.0, 0.0
 			for j := r * cols; j < (r+1)*cols; j++ {
 				if y := got[j]; y < 0 || y > 1 {
@@ -304,7 +304,7 @@ func (sc *scratch) variantTol(t Tolerance, k *kernels.Kernel, b *kernels.Args, e
 	for i, e := range ex {
 		sc.vap[i] = e.Float64()
 	}
-	sc.vtol = tolerancesInto(sc.vtol[:0], t, k, b, sc.vap)
+	sc.vtol = tolerancesInto(sc.vtol[:0], t, k, b, sc.vap, nil)
 	return sc.vtol
 }
 
@@ -341,17 +341,21 @@ func shiftConstant(k *kernels.Kernel, a *kernels.Args) (float64, bool) {
 		_, e := math.Frexp(math.Abs(xmax))
 		cands[3], nc = math.Ldexp(1, e-1), 4
 	}
+	in := k.In
+	maxf, is32 := in.MaxFinite(), in == fp.FP32
 	for _, c := range cands[:nc] {
-		if c == 0 || !k.In.Contains(c) {
+		if c == 0 || !in.Contains(c) {
 			continue
 		}
 		ok := true
 		for _, x := range a.X {
-			if math.IsInf(x, 0) || math.IsNaN(x) {
+			if x-x != 0 { // ±Inf or NaN
 				continue
 			}
+			// y is finite, not above the largest finite value, and a value of the format
+			// (Contains inlined for fp32); ±Inf fails the comparison with maxf.
 			y := x + c
-			if !exactSum(x, c, y) || math.IsInf(y, 0) || !k.In.Contains(y) || math.Abs(y) > k.In.MaxFinite() {
+			if !exactSum(x, c, y) || !(math.Abs(y) <= maxf) || !(is32 && float64(float32(y)) == y || !is32 && in.Contains(y)) {
 				ok = false
 				break
 			}

@@ -227,8 +227,9 @@ func softmax64(x []float64) []float64 {
 // cross-entropy gradient scales p_j by Σ_c |w_c t'_c|/|D|. The other operations return a nil
 // second result, which means 1 everywhere.
 //
-// b is dst when dst has len(want) elements (its contents are overwritten).
-func conditionBounds(k *kernels.Kernel, a *kernels.Args, want, dst []float64) (b, fl []float64) {
+// b is dst when dst has len(want) elements (its contents are overwritten). ranges, when not nil,
+// holds rangeOf of each row of a.
+func conditionBounds(k *kernels.Kernel, a *kernels.Args, want, dst []float64, ranges []rowStats) (b, fl []float64) {
 	b = dst
 	if len(b) != len(want) {
 		b = make([]float64, len(want))
@@ -247,12 +248,17 @@ func conditionBounds(k *kernels.Kernel, a *kernels.Args, want, dst []float64) (b
 	switch k.Op {
 	case kernels.OpSoftmax, kernels.OpLogSoftmax:
 		// Only the exp-LSE class's softmax bound reads s; the others need no exponential.
-		stats := rangeOf
-		if k.Op == kernels.OpSoftmax && k.Algorithm == kernels.AlgExpLSE {
-			stats = statsOf
-		}
+		withS := k.Op == kernels.OpSoftmax && k.Algorithm == kernels.AlgExpLSE
 		for r := 0; r < rows; r++ {
-			st := stats(a.X[r*cols : (r+1)*cols])
+			var st rowStats
+			switch x := a.X[r*cols : (r+1)*cols]; {
+			case withS:
+				st = statsOf(x)
+			case ranges != nil:
+				st = ranges[r]
+			default:
+				st = rangeOf(x)
+			}
 			c := softmaxCoef(k.Algorithm, st)
 			if k.Op == kernels.OpLogSoftmax {
 				c = logSoftmaxCoef(k.Algorithm, st)
@@ -499,11 +505,12 @@ func ceGradBounds(k *kernels.Kernel, a *kernels.Args, want, b, fl []float64) {
 // tolerances returns the absolute tolerance of every output element under t, given the exact
 // values' float64 approximations want (NaN where no bound applies).
 func tolerances(t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
-	return tolerancesInto(nil, t, k, a, want)
+	return tolerancesInto(nil, t, k, a, want, nil)
 }
 
-// tolerancesInto is tolerances in dst's storage when it has the room.
-func tolerancesInto(dst []float64, t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64) []float64 {
+// tolerancesInto is tolerances in dst's storage when it has the room; ranges, when not nil, holds
+// rangeOf of each row of a.
+func tolerancesInto(dst []float64, t Tolerance, k *kernels.Kernel, a *kernels.Args, want []float64, ranges []rowStats) []float64 {
 	out := k.OutFormat()
 	tol := slices.Grow(dst[:0], len(want))[:len(want)]
 	switch t.kind {
@@ -520,7 +527,7 @@ func tolerancesInto(dst []float64, t Tolerance, k *kernels.Kernel, a *kernels.Ar
 			tol[i] = at + rt*math.Abs(y)
 		}
 	default:
-		b, fl := conditionBounds(k, a, want, tol)
+		b, fl := conditionBounds(k, a, want, tol, ranges)
 		tol = b // each bound becomes its element's tolerance in place
 		n := float64(a.Cols + 2)
 		outSub, accSub := out.MinSubnormal(), k.AccFormat().MinSubnormal()
