@@ -276,7 +276,7 @@ func evaluate(ctx context.Context, k *kernels.Kernel, c generators.Case, cfg *co
 	}
 	var o *judged
 	if len(v.Failures) == 0 && !cfg.noReuse {
-		o = &judged{a: a, got: got, tol: tol, flags: masked}
+		o = &judged{a: a, got: got, tol: tol, flags: masked, anyMasked: anyMasked(masked)}
 	}
 	identities(&v, k, a, got, ex, tol, sc.ranges, cfg)
 	if !cfg.noMetamorf {
@@ -370,6 +370,16 @@ func rowFlagsInto(dst []rowFlag, k *kernels.Kernel, a *kernels.Args, got []float
 	return m
 }
 
+// anyMasked reports whether a row of flags is fully masked.
+func anyMasked(flags []rowFlag) bool {
+	for _, f := range flags {
+		if f.masked {
+			return true
+		}
+	}
+	return false
+}
+
 // rowOf returns the input row an output element belongs to, or −1.
 func rowOf(k *kernels.Kernel, a *kernels.Args, i int) int {
 	switch k.Op {
@@ -404,13 +414,26 @@ const measureSlack = 0x1p-18
 // wider formats, it uses the oracle's measure.
 func ulpError(out fp.Format, e oracle.Value, got float64) float64 {
 	y := e.Float64()
-	if out.Precision() > 24 || math.IsInf(y, 0) {
+	return ulpErrorAt(out, e, got, y, out.Ulp(y))
+}
+
+// ulpErrorAt is ulpError with y = e.Float64() and ulp = out.Ulp(y) given.
+func ulpErrorAt(out fp.Format, e oracle.Value, got, y, ulp float64) float64 {
+	if out.Precision() > 24 || math.IsInf(y, 0) || powerOfTwo(y) {
 		return e.UlpError(got)
 	}
-	if m, _ := math.Frexp(y); m == 0.5 || m == -0.5 {
-		return e.UlpError(got)
+	return math.Abs(got-y) / ulp
+}
+
+// powerOfTwo reports whether the finite y is ±2^k (math.Frexp's fraction ±½), from the bits
+// where y is normal.
+func powerOfTwo(y float64) bool {
+	b := math.Float64bits(y)
+	if b>>52&0x7ff != 0 {
+		return b&(1<<52-1) == 0
 	}
-	return math.Abs(got-y) / out.Ulp(y)
+	m, _ := math.Frexp(y)
+	return m == 0.5 || m == -0.5
 }
 
 // judgeFinite is judge's last case, on its own, for an element that passes it: a finite output
@@ -428,9 +451,10 @@ func judgeFinite(k *kernels.Kernel, a *kernels.Args, i int, got float64, e oracl
 		return 0, 0, false
 	}
 	y := e.Float64()
-	u := ulpError(out, e, got)
-	b := tol / out.Ulp(y)
-	if !k.Saturating && math.Abs(got) == out.MaxFinite() && math.Abs(e.Rounded) != out.MaxFinite() && u > b+measureSlack {
+	ulp := out.Ulp(y)
+	u := ulpErrorAt(out, e, got, y, ulp)
+	b := tol / ulp
+	if maxf := out.MaxFinite(); !k.Saturating && math.Abs(got) == maxf && math.Abs(e.Rounded) != maxf && u > b+measureSlack {
 		return 0, 0, false
 	}
 	if u <= b+measureSlack || k.FlushToZero && got == 0 && math.Abs(y) < out.MinNormal() {

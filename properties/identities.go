@@ -166,9 +166,10 @@ func variant(ctx context.Context, v *Verdict, k *kernels.Kernel, b *kernels.Args
 	tmp := Verdict{}
 	masked := rowFlagsInto(sc.vflags[:0], k, b, got)
 	sc.vflags = masked
+	vm := anyMasked(masked)
 	for i := range got {
 		j := mirror(i, rev)
-		if same.holds(k, b, masked, i, got[i], tol[j]) {
+		if same.holds(k, b, masked, vm, i, got[i], tol[j]) {
 			if cfg.reused != nil {
 				*cfg.reused++
 			}
@@ -196,10 +197,11 @@ func mirror(i, rev int) int {
 // A judged is the case's own judgement, when it found no failure: its arguments, outputs,
 // tolerances and row flags.
 type judged struct {
-	a     *kernels.Args
-	got   []float64
-	tol   []float64
-	flags []rowFlag
+	a         *kernels.Args
+	got       []float64
+	tol       []float64
+	flags     []rowFlag
+	anyMasked bool // a row of flags is fully masked
 }
 
 // sameAs says where the case's judgement holds a variant's exact values: the exact value the
@@ -216,7 +218,10 @@ type sameAs struct {
 // whether the output's row is fully masked, and for softmax and log-softmax whether the logit is
 // −Inf (the same). judge's row index and the row's allZero flag only enter the classification
 // of a failure. The variant then records nothing for it, and judging it again would too.
-func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, i int, got, tol float64) bool {
+//
+// anyMasked says whether a row of flags is fully masked: where neither the variant nor the case
+// has one, maskedAt is false on both sides and is not evaluated.
+func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, anyMasked bool, i int, got, tol float64) bool {
 	if s == nil || s.o == nil {
 		return false
 	}
@@ -224,7 +229,7 @@ func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, i in
 	j := s.off + mirror(i, s.rev)
 	if j < 0 || j >= len(o.got) || j >= len(o.tol) ||
 		math.Float64bits(got) != math.Float64bits(o.got[j]) || math.Float64bits(tol) != math.Float64bits(o.tol[j]) ||
-		maskedAt(k, b, flags, i) != maskedAt(k, o.a, o.flags, j) {
+		(anyMasked || o.anyMasked) && maskedAt(k, b, flags, i) != maskedAt(k, o.a, o.flags, j) {
 		return false
 	}
 	if k.Op == kernels.OpSoftmax || k.Op == kernels.OpLogSoftmax {
