@@ -340,12 +340,8 @@ type rowFlag struct {
 	allZero bool // softmax: every output 0, the signature of a normalising sum that overflowed (w/Inf)
 }
 
-// rowFlags computes the rowFlag of every row of a, given the kernel's outputs.
-func rowFlags(k *kernels.Kernel, a *kernels.Args, got []float64) []rowFlag {
-	return rowFlagsInto(nil, k, a, got)
-}
-
-// rowFlagsInto is rowFlags in dst's storage when it has the room.
+// rowFlagsInto computes the rowFlag of every row of a, given the kernel's outputs, in dst's
+// storage when it has the room.
 func rowFlagsInto(dst []rowFlag, k *kernels.Kernel, a *kernels.Args, got []float64) []rowFlag {
 	m := slices.Grow(dst[:0], a.Rows)[:a.Rows]
 	clear(m)
