@@ -296,9 +296,9 @@ type scratch struct {
 
 	// The case's and the variants' arguments, for kernels that declare Returns (see cloneArgs),
 	// and the variants' outputs.
-	args, vargs                     kernels.Args
-	vx, vdy, vprobs, vweights, vout []float64
-	vtargets                        []int
+	args  kernels.Args
+	vargs argsCopy
+	vout  []float64
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

@@ -240,27 +240,39 @@ func (s *sameAs) holds(k *kernels.Kernel, b *kernels.Args, flags []rowFlag, anyM
 
 // cloneArgs returns a copy of a for a variant of k's case: in the scratch's variant buffers
 // when k declares Returns (its call cannot outlive Call, so nothing reads them after the
-// variant), else as cloneArgs does. The copy's slices are nil where cloneArgs's are.
+// variant), else in storage of its own, as cloneArgs.
 func (sc *scratch) cloneArgs(k *kernels.Kernel, a *kernels.Args) *kernels.Args {
 	if !k.Returns {
 		return cloneArgs(a)
 	}
-	b := &sc.vargs
-	*b = *a
-	b.X = copyInto(&sc.vx, a.X)
+	return sc.vargs.of(a)
+}
+
+// An argsCopy holds a copy of a kernel call's arguments and the storage of its slices, which
+// the next copy into it reuses.
+type argsCopy struct {
+	a                 kernels.Args
+	x, dy, probs, wts []float64
+	targets           []int
+}
+
+// of copies a into c and returns the copy; its slices are nil where a's are nil or empty.
+func (c *argsCopy) of(a *kernels.Args) *kernels.Args {
+	c.a = *a
+	c.a.X = copyInto(&c.x, a.X)
 	if a.DY != nil {
-		b.DY = copyInto(&sc.vdy, a.DY)
+		c.a.DY = copyInto(&c.dy, a.DY)
 	}
 	if a.Probs != nil {
-		b.Probs = copyInto(&sc.vprobs, a.Probs)
+		c.a.Probs = copyInto(&c.probs, a.Probs)
 	}
 	if a.Targets != nil {
-		b.Targets = copyInto(&sc.vtargets, a.Targets)
+		c.a.Targets = copyInto(&c.targets, a.Targets)
 	}
 	if a.CE.Weights != nil {
-		b.CE.Weights = copyInto(&sc.vweights, a.CE.Weights)
+		c.a.CE.Weights = copyInto(&c.wts, a.CE.Weights)
 	}
-	return b
+	return &c.a
 }
 
 // copyInto copies s into *buf's storage and returns the copy, nil for an empty s (as
@@ -284,23 +296,8 @@ func (sc *scratch) variantOut(k *kernels.Kernel, b *kernels.Args) []float64 {
 	return sc.vout[:0:n]
 }
 
-func cloneArgs(a *kernels.Args) *kernels.Args {
-	b := *a
-	b.X = append([]float64(nil), a.X...)
-	if a.DY != nil {
-		b.DY = append([]float64(nil), a.DY...)
-	}
-	if a.Probs != nil {
-		b.Probs = append([]float64(nil), a.Probs...)
-	}
-	if a.Targets != nil {
-		b.Targets = append([]int(nil), a.Targets...)
-	}
-	if a.CE.Weights != nil {
-		b.CE.Weights = append([]float64(nil), a.CE.Weights...)
-	}
-	return &b
-}
+// cloneArgs returns a copy of a in storage of its own.
+func cloneArgs(a *kernels.Args) *kernels.Args { return new(argsCopy).of(a) }
 
 // variantTol returns a variant's tolerances in the scratch's variant buffers (a variant's
 // tolerances live until the next variant's are made).
