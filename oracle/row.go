@@ -69,9 +69,10 @@ func newBigRow(x []float64, m float64) *bigRow {
 
 // iw returns the internal precision for working precision w: summing n enclosures widens them by
 // up to n roundings.
-func (r *bigRow) iw(w uint) uint {
-	return w + 16 + uint(bitsLen(len(r.x)))
-}
+func (r *bigRow) iw(w uint) uint { return internalPrecision(w, len(r.x)) }
+
+// internalPrecision is bigRow.iw for a row of n entries.
+func internalPrecision(w uint, n int) uint { return w + 16 + uint(bitsLen(n)) }
 
 func bitsLen(n int) int {
 	b := 0

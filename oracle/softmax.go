@@ -276,8 +276,7 @@ func tiedMaxima(fi *fmtInfo, x []float64, ri rowInfo, out []Value, pending []int
 	if k < 2 || k&(k-1) != 0 || !(math.Ldexp(1, -j) > fi.minNormal) {
 		return false
 	}
-	br := bigRow{x: x}
-	iw := int(br.iw(startPrecision(fi.f)))
+	iw := int(internalPrecision(startPrecision(fi.f), len(x)))
 	if !(B < math.Ldexp(1, j-iw-2)) || !(B < math.Ldexp(1, j-78)) {
 		return false
 	}
