@@ -355,8 +355,9 @@ func ceBounds(k *kernels.Kernel, a *kernels.Args, want, b []float64) {
 		// (and whose term is 0) does not make it 0·Inf.
 		q := 0.0
 		if st.finite {
+			am := st.argmax(x)
 			for i, v := range x {
-				if i == st.argmax(x) || math.IsInf(v, -1) {
+				if i == am || math.IsInf(v, -1) {
 					continue
 				}
 				if e := math.Exp(v - st.xmax); e != 0 {
