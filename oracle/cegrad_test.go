@@ -131,3 +131,82 @@ func TestSumsOverDenomMatchesRationalSums(t *testing.T) {
 		}
 	}
 }
+
+// TestByOneMatchesArithmetic requires that the cross-entropy gradients with the products by an
+// exact A = 1 and the quotients by an exact D = 1 left out (mulByOne, divByOne) give every entry
+// the same Value, bit for bit, as with the arithmetic (noByOne): class and probability targets,
+// the three reductions, with and without label smoothing and weights (A ≠ 1), on rows that reach
+// Ziv's loop in four formats; and that the rows exercised both shortcuts.
+func TestByOneMatchesArithmetic(t *testing.T) {
+	defer func() { noByOne = false }()
+	r := rand.New(rand.NewPCG(31, 32))
+	n := 40
+	if testing.Short() {
+		n = 12
+	}
+	decided := 0
+	for _, f := range []fp.Format{fp.FP16, fp.BF16, fp.FP32, fp.FP64} {
+		for j := range n {
+			rows, cols := 1+j%3, []int{2, 5, 16, 33}[j%4]
+			x := make([]float64, 0, rows*cols)
+			for range rows {
+				x = append(x, repeatedRow(f, cols, r, j%3)...)
+			}
+			targets := make([]int, rows)
+			probs := make([]float64, rows*cols)
+			for i := range targets {
+				targets[i] = r.IntN(cols)
+				if j%2 == 0 { // one-hot: A = 1
+					probs[i*cols+targets[i]] = 1
+				} else { // halves and quarters summing to 1, or to 3/4 (A ≠ 1)
+					probs[i*cols] = 0.5
+					probs[i*cols+cols-1] += 0.25
+					if j%4 == 1 {
+						probs[i*cols+cols/2] += 0.25
+					}
+				}
+			}
+			opt := DefaultCEOptions()
+			opt.Reduction = []Reduction{ReduceMean, ReduceSum, ReduceNone}[j%3]
+			if j%5 == 4 {
+				opt.LabelSmoothing = 0.25
+			}
+			if j%7 == 6 {
+				opt.Weights = make([]float64, cols)
+				for c := range opt.Weights {
+					opt.Weights[c] = []float64{1, 0.5, 2}[c%3]
+				}
+			}
+			run := func() ([]Value, []Value) {
+				g, err := CrossEntropyGrad(f, x, rows, cols, targets, opt)
+				if err != nil {
+					t.Fatalf("CrossEntropyGrad %v: %v\nx = %v", f, err, x)
+				}
+				p, err := CrossEntropyProbGrad(f, x, probs, rows, cols, opt)
+				if err != nil {
+					t.Fatalf("CrossEntropyProbGrad %v: %v\nx = %v", f, err, x)
+				}
+				return g, p
+			}
+			noByOne = false
+			g1, p1 := run()
+			noByOne = true
+			g0, p0 := run()
+			for i := range g1 {
+				if !sameValue(g1[i], g0[i]) {
+					t.Fatalf("CrossEntropyGrad %v case %d entry %d: %+v, with the arithmetic %+v\nx = %v", f, j, i, g1[i], g0[i], x)
+				}
+				if !sameValue(p1[i], p0[i]) {
+					t.Fatalf("CrossEntropyProbGrad %v case %d entry %d: %+v, with the arithmetic %+v\nx = %v\np = %v", f, j, i, p1[i], p0[i], x, probs)
+				}
+				if g1[i].kind == kindBig {
+					decided++
+				}
+			}
+		}
+	}
+	if decided == 0 {
+		t.Fatal("no entry was decided by Ziv's loop; the test does not exercise the shortcuts")
+	}
+	t.Logf("entries decided by Ziv's loop: %d", decided)
+}

@@ -555,6 +555,12 @@ func CrossEntropyProbGrad(f fp.Format, logits, probs []float64, rows, cols int, 
 	return ceGrad(fi, "CrossEntropyProbGrad", rs, cols, D)
 }
 
+// noByOne makes ceGrad multiply and divide by an exact 1 as by any other value (tests compare).
+var noByOne bool
+
+// isOne reports whether q is exactly 1.
+func isOne(q *big.Rat) bool { return q.IsInt() && q.Num().IsInt64() && q.Num().Int64() == 1 }
+
 func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, error) {
 	f := fi.f
 	out := make([]Value, len(rs)*cols)
@@ -606,6 +612,26 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 			}
 			return cA, cD, c0
 		}
+		// A·y and g/D where A or D is exactly 1 (one target or probabilities summing to 1; the
+		// sum and no reduction) are their operands, which mulByOne and divByOne return without
+		// the arithmetic, in the same Floats' values.
+		aOne, dOne := isOne(r.A), isOne(D)
+		mulA := func(Av, y ival, iw uint) ival {
+			if aOne && !noByOne {
+				if v, ok := mulByOne(y, iw); ok {
+					return v
+				}
+			}
+			return ivMul(Av, y, iw)
+		}
+		divD := func(g, Dv ival, iw uint) ival {
+			if dOne && !noByOne {
+				if v, ok := divByOne(g, iw); ok {
+					return v
+				}
+			}
+			return ivDiv(g, Dv, iw)
+		}
 		// Entries of one logit without a target weight have the same value.
 		err := zivShared(fi, op, row, pending, func(j int) (uint64, bool) { return math.Float64bits(r.x[j]), r.a[j] == nil },
 			func(w uint) error { br.prepare(w); return nil },
@@ -615,8 +641,8 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				if aj := r.a[j]; aj != nil {
 					aiv = ratIval(aj, iw)
 				}
-				g := ivSub(ivMul(Av, br.y(j), iw), aiv, iw)
-				return ivDiv(g, Dv, iw), nil
+				g := ivSub(mulA(Av, br.y(j), iw), aiv, iw)
+				return divD(g, Dv, iw), nil
 			},
 			func(j int) *center {
 				// Below the maximum: −a_j/D + A·p_j/D with p_j > 0. At a maximum (k of them):
@@ -630,13 +656,13 @@ func ceGrad(fi *fmtInfo, op string, rs []ceRow, cols int, D *big.Rat) ([]Value, 
 				}
 				Av, Dv, _ := consts(iw)
 				if r.x[j] != r.ri.m {
-					eps := ivDiv(ivMul(Av, br.y(j), iw), Dv, iw)
+					eps := divD(mulA(Av, br.y(j), iw), Dv, iw)
 					q := new(big.Rat).Quo(new(big.Rat).Neg(aj), D)
 					return &center{A: dyadic(q), Q: q, eps: eps, sign: r.A.Sign() * D.Sign()}
 				}
 				q := new(big.Rat).Quo(r.A, big.NewRat(int64(br.k), 1))
 				q.Sub(q, aj).Quo(q, D)
-				eps := ivNeg(ivDiv(ivMul(Av, br.yDefect(), iw), Dv, iw))
+				eps := ivNeg(divD(mulA(Av, br.yDefect(), iw), Dv, iw))
 				return &center{A: dyadic(q), Q: q, eps: eps, sign: -r.A.Sign() * D.Sign()}
 			})
 		if err != nil {

@@ -175,6 +175,40 @@ func ivMul(a, b ival, w uint) ival {
 	return withSign(ival{lo: lo, hi: hi}, a.sign()*b.sign())
 }
 
+// mulByOne returns ivMul([1, 1], b, w) without multiplying, and true, where b's ends are
+// w-bit Floats and b.lo ≥ 0: ivMul's first branch then rounds 1·b.lo down and 1·b.hi up to w
+// bits, which are b's ends themselves (signed zeros included: 1·(−0) = −0), and sets the sign
+// flags from 1·b.sign(). It returns false where that does not hold (the caller multiplies).
+// The Floats differ only in their accuracy field, which no interval operation reads.
+func mulByOne(b ival, w uint) (ival, bool) {
+	if b.lo.Sign() < 0 || b.lo.Prec() != w || b.hi.Prec() != w {
+		return ival{}, false
+	}
+	return withSign(ival{lo: b.lo, hi: b.hi}, b.sign()), true
+}
+
+// divByOne returns ivDiv(a, [1, 1], w) without dividing, and true, where a's ends are w-bit
+// Floats: each quotient x/1 rounded to w bits is x itself (signed zeros included), so the first
+// branch (a.lo ≥ 0) returns a's ends, and the general branch's first minimum and first maximum
+// over a.lo/1, a.lo/1, a.hi/1, a.hi/1 (strict comparisons, as there) are picked here from the
+// same values in the same order. The sign flags are ivDiv's: a.sign() in both branches.
+func divByOne(a ival, w uint) (ival, bool) {
+	if a.lo.Prec() != w || a.hi.Prec() != w {
+		return ival{}, false
+	}
+	if a.lo.Sign() >= 0 {
+		return withSign(ival{lo: a.lo, hi: a.hi}, a.sign()), true
+	}
+	lo, hi := a.lo, a.lo
+	if a.hi.Cmp(lo) < 0 {
+		lo = a.hi
+	}
+	if a.hi.Cmp(hi) > 0 {
+		hi = a.hi
+	}
+	return withSign(ival{lo: lo, hi: hi}, a.sign()), true
+}
+
 // ivDiv returns an enclosure of a/b; b must not contain 0.
 func ivDiv(a, b ival, w uint) ival {
 	if a.lo.Sign() >= 0 && b.lo.Sign() > 0 {
