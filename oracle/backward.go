@@ -109,30 +109,44 @@ func backwardRow(fi *fmtInfo, x, dy []float64, pol fp.MaskPolicy, out []Value) e
 // logits and the entries whose dy_i equals the common mean of dy over every group of equal
 // logits (then dx_i = 0). It returns the indices still to compute.
 func backwardExact(f fp.Format, x, dy []float64, ri rowInfo, out []Value) (pending []int) {
-	// Group the finite entries by logit value; mean[v] = mean of dy over the group.
-	type group struct{ sum, n *big.Rat }
+	// Group the finite entries by logit value; mean[v] = mean of dy over the group. The sums
+	// are exact big.Floats: a float64 is a multiple of 2^−1074 below 2^1024, so a sum of fewer
+	// than 2^60 of them has at most 2098 + 61 significant bits, within sumPrec.
+	const sumPrec = 2200
+	type group struct {
+		sum big.Float
+		n   int64
+	}
 	groups := make(map[float64]*group)
+	var dyf big.Float
 	for i, xi := range x {
 		if math.IsInf(xi, -1) {
 			continue
 		}
 		g := groups[xi]
 		if g == nil {
-			g = &group{new(big.Rat), new(big.Rat)}
+			g = new(group)
+			g.sum.SetPrec(sumPrec)
 			groups[xi] = g
 		}
-		g.sum.Add(g.sum, ratOf(dy[i]))
-		g.n.Add(g.n, big.NewRat(1, 1))
+		g.sum.Add(&g.sum, dyf.SetFloat64(dy[i]))
+		g.n++
 	}
 	var mu *big.Rat // the common group mean, nil when the groups' means differ
 	for _, g := range groups {
-		m := new(big.Rat).Quo(g.sum, g.n)
+		sum, _ := g.sum.Rat(nil)
+		m := sum.Quo(sum, big.NewRat(g.n, 1))
 		if mu == nil {
 			mu = m
 		} else if mu.Cmp(m) != 0 {
 			mu = nil
 			break
 		}
+	}
+	// dy_i = μ exactly only where μ is a float64 (dy_i is one).
+	muF, muIsF := 0.0, false
+	if mu != nil {
+		muF, muIsF = mu.Float64()
 	}
 	if ri.allEqual {
 		k := big.NewRat(int64(ri.nFinite), 1)
@@ -150,7 +164,7 @@ func backwardExact(f fp.Format, x, dy []float64, ri rowInfo, out []Value) (pendi
 		switch {
 		case math.IsInf(xi, -1):
 			out[i] = zeroValue(f)
-		case mu != nil && ratOf(dy[i]).Cmp(mu) == 0:
+		case muIsF && dy[i] == muF:
 			out[i] = zeroValue(f)
 		default:
 			pending = append(pending, i)
