@@ -3,6 +3,7 @@
 package shrinking
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 	"strconv"
@@ -95,6 +96,55 @@ func (c Case) Validate() error {
 		}
 	}
 	return nil
+}
+
+// key returns a compact binary form of c for the shrinker's memo: two cases have equal keys
+// exactly when they have equal String forms (the same format, shape, slices present, bit
+// patterns of the format, targets and params), without formatting each bit pattern in hex.
+func (c Case) key() string {
+	b := make([]byte, 0, 32+8*(len(c.X)+len(c.DY)+len(c.Probs)+len(c.Weights))+4*len(c.Targets))
+	b = appendString(b, c.Format.String())
+	b = binary.AppendUvarint(b, uint64(c.Rows))
+	b = binary.AppendUvarint(b, uint64(c.Cols))
+	floats := func(s []float64) {
+		if s == nil {
+			b = append(b, 0)
+			return
+		}
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(s)))
+		for _, v := range s {
+			b = binary.LittleEndian.AppendUint64(b, c.Format.Encode(v))
+		}
+	}
+	floats(c.X)
+	floats(c.DY)
+	if c.Targets == nil {
+		b = append(b, 0)
+	} else {
+		b = append(b, 1)
+		b = binary.AppendUvarint(b, uint64(len(c.Targets)))
+		for _, t := range c.Targets {
+			b = binary.AppendVarint(b, int64(t))
+		}
+	}
+	floats(c.Probs)
+	floats(c.Weights)
+	keys := make([]string, 0, len(c.Params))
+	for k := range c.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b = appendString(b, k)
+		b = appendString(b, c.Params[k])
+	}
+	return string(b)
+}
+
+// appendString appends s to b, length first.
+func appendString(b []byte, s string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
 // String returns the canonical text form of c, which ParseCase reads back exactly:

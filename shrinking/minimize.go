@@ -78,7 +78,7 @@ func Minimize(c Case, pred Predicate, opt Options) (Case, Stats, error) {
 	}
 	s.class = class
 	s.stats.Class = class
-	s.curKey = s.cur.String()
+	s.curKey = s.cur.key()
 	s.cache[s.curKey] = true
 	for {
 		s.stats.Rounds++
@@ -109,12 +109,12 @@ type shrinker struct {
 	cache  map[string]bool
 	stats  Stats
 	cur    Case
-	curKey string // cur.String(); candidates are fresh cases, so cur is never changed in place
+	curKey string // cur.key(); candidates are fresh cases, so cur is never changed in place
 }
 
 // try reports whether cand fails with the original class, and adopts it if so.
 func (s *shrinker) try(cand Case) bool {
-	key := cand.String()
+	key := cand.key()
 	ok, hit := s.cache[key]
 	if hit {
 		s.stats.CacheHits++
