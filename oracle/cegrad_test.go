@@ -210,3 +210,40 @@ func TestByOneMatchesArithmetic(t *testing.T) {
 	}
 	t.Logf("entries decided by Ziv's loop: %d", decided)
 }
+
+// TestSmootherMatchesRationals requires the smoothed probability target p·(1 − ε) + ε/C of
+// smoother to be big.Rat's p·keep + spread, numerator and denominator alike (lowest terms), for
+// targets from −2 to 2 with subnormals and signed zeros among them, ε from 2^−1074 to 1 and
+// class counts with odd parts that share factors with the numerators.
+func TestSmootherMatchesRationals(t *testing.T) {
+	r := rand.New(rand.NewPCG(61, 62))
+	ps := []float64{0, math.Copysign(0, -1), 1, 0.5, 0.1, 1.0 / 3, 0x1p-1074, 0x1.8p-1070, -0.25, 2, 0.75, 0x1.fffffffffffffp-1}
+	epss := []float64{0.1, 0.25, 1, 0x1p-1074, 1 - 0x1p-53, 0.3, 0.5}
+	cols := []int{1, 2, 3, 5, 6, 7, 9, 10, 15, 32, 45, 96, 1000, 4095}
+	n := 20000
+	if testing.Short() {
+		n = 4000
+	}
+	for range n {
+		p, eps, c := ps[r.IntN(len(ps))], epss[r.IntN(len(epss))], cols[r.IntN(len(cols))]
+		if r.IntN(3) == 0 {
+			p = r.Float64()*4 - 2
+		}
+		sm := newSmoother(eps, c)
+		if !sm.valid {
+			t.Fatalf("ε = %g, C = %d: not valid", eps, c)
+		}
+		got := sm.of(p)
+		keep, spread := smoothing(eps, c)
+		want := ratOf(p)
+		want.Mul(want, keep).Add(want, spread)
+		if got.Cmp(want) != 0 || got.Num().Cmp(want.Num()) != 0 || got.Denom().Cmp(want.Denom()) != 0 {
+			t.Fatalf("p = %g, ε = %g, C = %d: %s, big.Rat gives %s", p, eps, c, got, want)
+		}
+	}
+	for _, eps := range []float64{0, -0.5, 1.5, math.NaN()} {
+		if newSmoother(eps, 4).valid {
+			t.Errorf("ε = %g: valid, want the big.Rat path", eps)
+		}
+	}
+}

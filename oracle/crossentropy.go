@@ -201,6 +201,65 @@ func smoothing(eps float64, cols int) (keep, spread *big.Rat) {
 	return
 }
 
+// smoother computes p·(1 − ε) + ε/C for a batch's ε and class count C, exactly, in lowest
+// terms, as big.Rat's p·keep + spread would (the same rational) but without its normalisations:
+// each reduces by the gcd of a numerator and a denominator of up to two thousand bits (p near
+// 2^−1074), where the denominator here is C·2^E and only C's odd part needs a gcd, of one word.
+type smoother struct {
+	epsM  big.Int // ε = epsM·2^−epsE, epsE ≥ 0
+	epsE  uint
+	cOdd  uint64 // C = cOdd·2^cTwo
+	cTwo  uint
+	valid bool // ε is a float64 in (0, 1] and C fits the arithmetic; else callers use big.Rat
+}
+
+func newSmoother(eps float64, cols int) smoother {
+	var s smoother
+	if !(eps > 0 && eps <= 1) || cols <= 0 || cols > 1<<31 {
+		return s
+	}
+	s.epsE = dyadicInto(&s.epsM, eps)
+	c := uint64(cols)
+	s.cTwo = uint(bits.TrailingZeros64(c))
+	s.cOdd = c >> s.cTwo
+	s.valid = true
+	return s
+}
+
+// of returns p·(1 − ε) + ε/C (p finite). With p = P·2^−pE and ε = M·2^−E, it is
+// (C·P·(2^E − M) + M·2^pE) / (C·2^(pE+E)): the numerator's trailing zeros cancel against the
+// power of two, its gcd with C's odd part against that, and what is left is in lowest terms.
+func (s *smoother) of(p float64) *big.Rat {
+	var P, n, t big.Int
+	pE := dyadicInto(&P, p)
+	E := s.epsE
+	t.Lsh(big.NewInt(1), E)
+	t.Sub(&t, &s.epsM) // 2^E − M ≥ 0
+	n.Mul(&P, &t)
+	n.Mul(&n, new(big.Int).SetUint64(s.cOdd<<s.cTwo))
+	t.Lsh(&s.epsM, pE)
+	n.Add(&n, &t)
+	q := new(big.Rat)
+	if n.Sign() == 0 {
+		return q
+	}
+	twos := pE + E + s.cTwo
+	tz := min(n.TrailingZeroBits(), twos)
+	n.Rsh(&n, tz) // an arithmetic shift: exact, since the low tz bits of |n| are 0
+	twos -= tz
+	den := s.cOdd
+	if den > 1 {
+		if g := gcd64(t.Abs(t.Rem(&n, t.SetUint64(den))).Uint64(), den); g > 1 {
+			n.Quo(&n, t.SetUint64(g))
+			den /= g
+		}
+	}
+	q.SetInt(&n)
+	q.Denom().SetUint64(den)
+	q.Denom().Lsh(q.Denom(), twos)
+	return q
+}
+
 func weight(opt *CEOptions, c int) *big.Rat {
 	if opt.Weights == nil {
 		return big.NewRat(1, 1)
@@ -268,6 +327,7 @@ func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions
 	}
 	keep, spread := smoothing(opt.LabelSmoothing, cols)
 	smooth0 := opt.LabelSmoothing == 0 // keep = 1, spread = 0
+	sm := newSmoother(opt.LabelSmoothing, cols)
 	out := make([]ceRow, rows)
 	for n := range rows {
 		r := &out[n]
@@ -281,8 +341,14 @@ func probRows(op string, logits, probs []float64, rows, cols int, opt *CEOptions
 			}
 			// (p_c·(1 − ε) + ε/C)·w_c, skipping the products by 1 and the sum with 0 (each
 			// big.Rat operation reduces its result by a gcd).
-			k := ratOf(pc)
-			if !smooth0 {
+			var k *big.Rat
+			switch {
+			case smooth0:
+				k = ratOf(pc)
+			case sm.valid && !noSmoother:
+				k = sm.of(pc)
+			default:
+				k = ratOf(pc)
 				k.Mul(k, keep)
 				k.Add(k, spread)
 			}
@@ -554,6 +620,9 @@ func CrossEntropyProbGrad(f fp.Format, logits, probs []float64, rows, cols int, 
 	}
 	return ceGrad(fi, "CrossEntropyProbGrad", rs, cols, D)
 }
+
+// noSmoother makes probRows smooth the targets with big.Rat arithmetic (tests compare).
+var noSmoother bool
 
 // noByOne makes ceGrad multiply and divide by an exact 1 as by any other value (tests compare).
 var noByOne bool

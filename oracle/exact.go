@@ -44,23 +44,37 @@ func ratOf(x float64) *big.Rat {
 	if x == 0 {
 		return q
 	}
-	fr, e := math.Frexp(math.Abs(x))
-	m := uint64(fr * (1 << 53)) // |x| = m·2^(e−53), exactly (Frexp normalises subnormals)
-	e -= 53
-	tz := bits.TrailingZeros64(m)
-	m >>= tz
-	e += tz
-	q.SetUint64(m)
-	switch {
-	case e > 0:
-		q.Num().Lsh(q.Num(), uint(e))
-	case e < 0:
-		q.Denom().Lsh(q.Denom(), uint(-e))
-	}
-	if x < 0 {
-		q.Neg(q)
+	q.SetInt64(1) // so that Denom is a reference to q's denominator
+	if sh := dyadicInto(q.Num(), x); sh > 0 {
+		q.Denom().Lsh(q.Denom(), sh)
 	}
 	return q
+}
+
+// dyadicInto sets m to the integer x·2^e for the least e ≥ 0 that makes it one, and returns e
+// (x finite).
+func dyadicInto(m *big.Int, x float64) uint {
+	if x == 0 {
+		m.SetInt64(0)
+		return 0
+	}
+	fr, e := math.Frexp(math.Abs(x))
+	u := uint64(fr * (1 << 53)) // |x| = u·2^(e−53)
+	e -= 53
+	tz := bits.TrailingZeros64(u)
+	u >>= tz
+	e += tz
+	m.SetUint64(u)
+	var sh uint
+	if e > 0 {
+		m.Lsh(m, uint(e))
+	} else {
+		sh = uint(-e)
+	}
+	if x < 0 {
+		m.Neg(m)
+	}
+	return sh
 }
 
 // zeroValue returns the Value of an exact +0.
