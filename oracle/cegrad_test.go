@@ -3,6 +3,7 @@ package oracle
 import (
 	"math"
 	"math/big"
+	mrand "math/rand"
 	"math/rand/v2"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestSumsOverDenomMatchesRationalSums(t *testing.T) {
 		if A == nil {
 			t.Fatalf("x = %v, a = %v: sumsOverDenom declined", x, a)
 		}
-		if A.Cmp(wantA) != 0 || R.Cmp(wantR) != 0 {
+		if A.Cmp(wantA) != 0 || R.Cmp(wantR) != 0 || !sameTerms(A, wantA) || !sameTerms(R, wantR) {
 			t.Fatalf("x = %v, a = %v: A, R = %v, %v; the rational sums give %v, %v", x, a, A, R, wantA, wantR)
 		}
 	}
@@ -244,6 +245,37 @@ func TestSmootherMatchesRationals(t *testing.T) {
 	for _, eps := range []float64{0, -0.5, 1.5, math.NaN()} {
 		if newSmoother(eps, 4).valid {
 			t.Errorf("ε = %g: valid, want the big.Rat path", eps)
+		}
+	}
+}
+
+// sameTerms reports whether a and b have the same numerator and denominator (both in lowest
+// terms when one is).
+func sameTerms(a, b *big.Rat) bool { return a.Num().Cmp(b.Num()) == 0 && a.Denom().Cmp(b.Denom()) == 0 }
+
+// TestLowestTermsMatchesSetFrac requires lowestTerms(n, odd, twos) to be big.Rat.SetFrac's
+// n/(odd·2^twos), numerator and denominator alike, for numerators of up to 2200 bits of either
+// sign with powers of two and odd factors in common with the denominator, and zero.
+func TestLowestTermsMatchesSetFrac(t *testing.T) {
+	r := rand.New(rand.NewPCG(71, 72))
+	odds := []uint64{1, 3, 5, 9, 15, 45, 105, 4095, 1<<61 - 1}
+	rb := mrand.New(mrand.NewSource(73)) // big.Int.Rand takes a math/rand source
+	for range 5000 {
+		odd, twos := odds[r.IntN(len(odds))], uint(r.IntN(1200))
+		n := new(big.Int).Rand(rb, new(big.Int).Lsh(big.NewInt(1), uint(r.IntN(2200))+1))
+		n.Mul(n, new(big.Int).SetUint64(odds[r.IntN(len(odds))]))
+		n.Lsh(n, uint(r.IntN(1200)))
+		if r.IntN(2) == 0 {
+			n.Neg(n)
+		}
+		if r.IntN(50) == 0 {
+			n.SetInt64(0)
+		}
+		den := new(big.Int).Lsh(new(big.Int).SetUint64(odd), twos)
+		want := new(big.Rat).SetFrac(n, den)
+		got := lowestTerms(new(big.Int).Set(n), odd, twos)
+		if got.Cmp(want) != 0 || !sameTerms(got, want) {
+			t.Fatalf("n = %v, odd = %d, twos = %d: %v, SetFrac gives %v", n, odd, twos, got, want)
 		}
 	}
 }

@@ -129,8 +129,8 @@ func (r *ceRow) finish() {
 // (each big.Rat addition reduces by a gcd, which made finish the cost of a long row). The
 // coefficients' denominators are 2^k·q_c with q_c odd and small (a divisor of the class count,
 // from ε/C, in every caller); with q the lcm of the q_c and K the largest k, each a_c is N_c/D
-// with D = q·2^K, and each x_c − m is an integer over 2^1074. The results are the same rationals
-// (big.Rat keeps them in lowest terms). It returns nil when some q_c, or q, does not fit in 62
+// with D = q·2^K, and each x_c − m is an integer over 2^1074. The results are the same rationals,
+// in lowest terms as big.Rat keeps them (lowestTerms). It returns nil when some q_c, or q, does not fit in 62
 // bits; finish then sums rationally.
 func sumsOverDenom(a []*big.Rat, x []float64, m float64) (A, R *big.Rat) {
 	var q uint64 = 1
@@ -169,21 +169,43 @@ func sumsOverDenom(a []*big.Rat, x []float64, m float64) (A, R *big.Rat) {
 		if math.IsInf(x[c], -1) {
 			continue
 		}
-		t.Sub(scaledInt(x[c]), mi)
+		t.Lsh(&t, 1074-dyadicInto(&t, x[c])) // x_c·2^1074
+		t.Sub(&t, mi)
 		rn.Add(&rn, t.Mul(&t, &n))
 	}
-	D := new(big.Int).Lsh(new(big.Int).SetUint64(q), K)
-	A = new(big.Rat).SetFrac(&an, D)
-	R = new(big.Rat).SetFrac(&rn, D.Lsh(D, 1074))
-	return A, R
+	return lowestTerms(&an, q, K), lowestTerms(&rn, q, K+1074)
 }
 
 // scaledInt returns the finite x·2^1074, an integer.
 func scaledInt(x float64) *big.Int {
-	f := new(big.Float).SetFloat64(x)
-	f.SetMantExp(f, 1074)
-	i, _ := f.Int(nil)
-	return i
+	i := new(big.Int)
+	return i.Lsh(i, 1074-dyadicInto(i, x))
+}
+
+// lowestTerms returns n/(odd·2^twos) as a big.Rat in lowest terms, for an odd odd: the
+// trailing zeros of n cancel against the power of two and gcd(n, odd), a gcd of one word,
+// against odd; the quotients are coprime. It is big.Rat.SetFrac's value without the gcd of the
+// whole numerator and denominator (two thousand bits where n sums scaled logits). n is
+// overwritten.
+func lowestTerms(n *big.Int, odd uint64, twos uint) *big.Rat {
+	q := new(big.Rat)
+	if n.Sign() == 0 {
+		return q
+	}
+	tz := min(n.TrailingZeroBits(), twos)
+	n.Rsh(n, tz) // exact: the low tz bits of |n| are 0, so the arithmetic shift divides
+	twos -= tz
+	if odd > 1 {
+		var t big.Int
+		if g := gcd64(t.Abs(t.Rem(n, t.SetUint64(odd))).Uint64(), odd); g > 1 {
+			n.Quo(n, t.SetUint64(g))
+			odd /= g
+		}
+	}
+	q.SetInt(n)
+	q.Denom().SetUint64(odd)
+	q.Denom().Lsh(q.Denom(), twos)
+	return q
 }
 
 func gcd64(a, b uint64) uint64 {
@@ -204,7 +226,7 @@ func smoothing(eps float64, cols int) (keep, spread *big.Rat) {
 // smoother computes p·(1 − ε) + ε/C for a batch's ε and class count C, exactly, in lowest
 // terms, as big.Rat's p·keep + spread would (the same rational) but without its normalisations:
 // each reduces by the gcd of a numerator and a denominator of up to two thousand bits (p near
-// 2^−1074), where the denominator here is C·2^E and only C's odd part needs a gcd, of one word.
+// 2^−1074), where the denominator here is C·2^E (lowestTerms).
 type smoother struct {
 	epsM  big.Int // ε = epsM·2^−epsE, epsE ≥ 0
 	epsE  uint
@@ -239,25 +261,7 @@ func (s *smoother) of(p float64) *big.Rat {
 	n.Mul(&n, new(big.Int).SetUint64(s.cOdd<<s.cTwo))
 	t.Lsh(&s.epsM, pE)
 	n.Add(&n, &t)
-	q := new(big.Rat)
-	if n.Sign() == 0 {
-		return q
-	}
-	twos := pE + E + s.cTwo
-	tz := min(n.TrailingZeroBits(), twos)
-	n.Rsh(&n, tz) // an arithmetic shift: exact, since the low tz bits of |n| are 0
-	twos -= tz
-	den := s.cOdd
-	if den > 1 {
-		if g := gcd64(t.Abs(t.Rem(&n, t.SetUint64(den))).Uint64(), den); g > 1 {
-			n.Quo(&n, t.SetUint64(g))
-			den /= g
-		}
-	}
-	q.SetInt(&n)
-	q.Denom().SetUint64(den)
-	q.Denom().Lsh(q.Denom(), twos)
-	return q
+	return lowestTerms(&n, s.cOdd, pE+E+s.cTwo)
 }
 
 func weight(opt *CEOptions, c int) *big.Rat {
