@@ -283,6 +283,7 @@ func classRows(op string, logits []float64, rows, cols int, targets []int, opt *
 		return nil, nil, err
 	}
 	keep, spread := smoothing(opt.LabelSmoothing, cols)
+	target := new(big.Rat).Add(keep, spread) // the target class's coefficient, before its weight
 	D := new(big.Rat)
 	out := make([]ceRow, rows)
 	for n := range rows {
@@ -300,7 +301,7 @@ func classRows(op string, logits []float64, rows, cols int, targets []int, opt *
 		for c := range cols {
 			var k *big.Rat
 			if c == t {
-				k = new(big.Rat).Add(keep, spread)
+				k = new(big.Rat).Set(target)
 			} else if spread.Sign() != 0 {
 				k = new(big.Rat).Set(spread)
 			} else {
