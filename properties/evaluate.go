@@ -29,6 +29,7 @@ type config struct {
 	onFail      func(Verdict) // tests: sees every failing verdict (the last one is rapid's minimal case)
 	noReuse     bool          // tests: the metamorphic variants judge every output again
 	noFastJudge bool          // tests: judge without judgeFinite
+	firstOnly   bool          // FirstFailures: judge records one failure per property
 	reused      *int          // tests: counts the variants' outputs not judged again
 }
 
@@ -72,6 +73,13 @@ func Focus(prop string) Option {
 		c.noMetamorf = true
 	}
 }
+
+// FirstFailures makes the judgement of a case's outputs record only the first failure of each
+// property, for callers that ask whether a property fails and how, not how often (a shrinker's
+// predicate; with a broken kernel most of a long row's outputs fail, and each recorded failure
+// is a Failure appended). The verdict's MaxUlp, its per-output results and the first failure of
+// every property are unchanged; its Failures are not a verdict to report.
+func FirstFailures() Option { return func(c *config) { c.firstOnly = true } }
 
 // WithGenerators passes options to the case generators (generators.MaxLen, generators.MaxRows, …).
 func WithGenerators(opts ...generators.Option) Option {
@@ -484,7 +492,7 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 			prop = PropGradFinite
 		}
 		f.Property, f.Class, f.Message = prop, cl, msg
-		if !cfg.skip[prop] {
+		if !cfg.skip[prop] && !(cfg.firstOnly && v.fails(prop)) {
 			v.fail(f)
 		}
 		return f.UlpError, f.Bound

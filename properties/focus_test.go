@@ -115,3 +115,59 @@ func TestEvaluatorMatchesEvaluate(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstFailuresAgrees checks FirstFailures's promise on every bundled kernel, alone and with
+// Focus: the same MaxUlp and per-output results as the full evaluation and the same first
+// failure of every property (alone, of every property the full evaluation fails); and that the
+// cases had properties failing at several outputs, so that something was left out.
+func TestFirstFailuresAgrees(t *testing.T) {
+	cases := 30
+	if testing.Short() {
+		cases = 10
+	}
+	dropped := 0
+	for _, k := range kernels.Bundled() {
+		gen := CaseGen(k, WithGenerators(generators.MaxLen(64)))
+		for i := range cases {
+			c := gen.Example(i)
+			full := Evaluate(context.Background(), k, c)
+			first := map[string]Failure{}
+			for _, f := range full.Failures {
+				if _, ok := first[f.Property]; !ok {
+					first[f.Property] = f
+				}
+			}
+			for _, opts := range [][]Option{{FirstFailures()}, {FirstFailures(), Focus(PropAccuracy)}} {
+				got := Evaluate(context.Background(), k, c, opts...)
+				if math.Float64bits(got.MaxUlp) != math.Float64bits(full.MaxUlp) {
+					t.Fatalf("%s, case %d: MaxUlp %v, full evaluation %v", k.Name, i, got.MaxUlp, full.MaxUlp)
+				}
+				if d := cmp.Diff([][]float64{full.Got, full.Want, full.Ulp, full.Bound}, [][]float64{got.Got, got.Want, got.Ulp, got.Bound}, cmpopts.EquateNaNs()); d != "" {
+					t.Fatalf("%s, case %d: per-output results differ (-full +first):\n%s", k.Name, i, d)
+				}
+				seen := map[string]bool{}
+				for _, f := range got.Failures {
+					if seen[f.Property] {
+						continue
+					}
+					seen[f.Property] = true
+					if d := cmp.Diff(first[f.Property], f, cmpopts.EquateNaNs()); d != "" {
+						t.Fatalf("%s, case %d: first failure of %s differs (-full +first):\n%s", k.Name, i, f.Property, d)
+					}
+				}
+				if len(opts) == 1 {
+					for p := range first {
+						if !seen[p] {
+							t.Fatalf("%s, case %d: no failure of %s, the full evaluation has one", k.Name, i, p)
+						}
+					}
+					dropped += len(full.Failures) - len(got.Failures)
+				}
+			}
+		}
+	}
+	if dropped == 0 {
+		t.Fatal("no case had a property failing twice: FirstFailures left nothing out")
+	}
+	t.Logf("failures left out: %d", dropped)
+}

@@ -114,6 +114,16 @@ func (v *Verdict) Classes() []Class {
 
 func (v *Verdict) fail(f Failure) { v.Failures = append(v.Failures, f) }
 
+// fails reports whether v has recorded a failure of prop.
+func (v *Verdict) fails(prop string) bool {
+	for i := range v.Failures {
+		if v.Failures[i].Property == prop {
+			return true
+		}
+	}
+	return false
+}
+
 // Report writes the verdict for people: the kernel, the case (replayable, exact hex), the failures
 // (first ten), and the outputs next to the oracle's values.
 func (v *Verdict) Report() string {

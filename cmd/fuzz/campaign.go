@@ -377,10 +377,11 @@ func fromShrinking(s shrinking.Case) (generators.Case, error) {
 }
 
 // failsLike returns the shrinking predicate for property prop of kernel k: the case fails prop,
-// with the failure's class, and its largest ulp error is at least minULP. It evaluates under
-// properties.Focus(prop): a shrink asks that one question hundreds of times.
+// with the first such failure's class, and its largest ulp error is at least minULP. It
+// evaluates under properties.Focus(prop) and properties.FirstFailures(): a shrink asks that one
+// question hundreds of times.
 func failsLike(ctx context.Context, k *kernels.Kernel, prop string, minULP float64, opts ...properties.Option) shrinking.Predicate {
-	ev := properties.NewEvaluator(append(opts[:len(opts):len(opts)], properties.Focus(prop))...)
+	ev := properties.NewEvaluator(append(opts[:len(opts):len(opts)], properties.Focus(prop), properties.FirstFailures())...)
 	return func(s shrinking.Case) (bool, string) {
 		c, err := fromShrinking(s)
 		if err != nil {
