@@ -224,3 +224,45 @@ func TestFP32Shortcuts(t *testing.T) {
 		}
 	}
 }
+
+// TestFP16Contains checks FP16's membership shortcut (the float32 and float16 conversions keep
+// the value) against the general test (RoundFloat64 leaves it exact and unchanged) on every fp16
+// bit pattern and on its float64 and float32 neighbours, which are not fp16 values except where
+// they are the next fp16 value itself, and on random float32 patterns.
+func TestFP16Contains(t *testing.T) {
+	general := func(x float64) bool {
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return true
+		}
+		r, fl := FP16.RoundFloat64(x)
+		return fl == Exact && r == x
+	}
+	check := func(y float64) {
+		if got, want := FP16.Contains(y), general(y); got != want {
+			t.Fatalf("%x (%v): Contains %v, RoundFloat64 says %v", y, y, got, want)
+		}
+	}
+	members := 0
+	for b := range 1 << 16 {
+		x := FP16.Decode(uint64(b))
+		if math.IsNaN(x) {
+			continue
+		}
+		if !FP16.Contains(x) {
+			t.Fatalf("fp16 %#04x (%v): Contains false", b, x)
+		}
+		members++
+		for _, y := range []float64{math.Nextafter(x, math.Inf(1)), math.Nextafter(x, math.Inf(-1)),
+			float64(math.Nextafter32(float32(x), float32(math.Inf(1)))), float64(math.Nextafter32(float32(x), float32(math.Inf(-1))))} {
+			check(y)
+		}
+	}
+	seed := uint64(0x9e3779b97f4a7c15)
+	for range 200000 {
+		seed = seed*6364136223846793005 + 1442695040888963407
+		check(float64(math.Float32frombits(uint32(seed >> 32))))
+	}
+	if members != 1<<16-2046 {
+		t.Fatalf("%d fp16 members, want %d", members, 1<<16-2046)
+	}
+}

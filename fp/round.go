@@ -6,6 +6,8 @@ package fp
 import (
 	"math"
 	"math/big"
+
+	"github.com/x448/float16"
 )
 
 // A Flag says how a rounded value relates to the exact one, as IEEE 754's exceptions do.
@@ -191,6 +193,9 @@ func (f Format) Contains(x float64) bool {
 	switch f {
 	case FP32: // the float32 conversion is exact exactly for members
 		return float64(float32(x)) == x
+	case FP16: // members are float32 values that float16's conversion keeps
+		x32 := float32(x)
+		return float64(x32) == x && float16.Fromfloat32(x32).Float32() == x32
 	case FP64:
 		return true
 	}
