@@ -153,6 +153,47 @@ func TestInfWithinToleranceOfOverflow(t *testing.T) {
 	}
 }
 
+// TestInfWithinToleranceOfOverflowFP64 is TestInfWithinToleranceOfOverflow in fp64, where the
+// boundary max + ½ulp(max) is no float64 (it rounds to +Inf, a tie to even), so that the
+// distance to it must be formed without it. Found by ULPCHECK_LONG=300 (ce/fusedprob/fp64):
+// a row at 709.78 with a one-hot target and a row of ±max and 0 with uniform targets, summed;
+// the loss ≈ max within 0.15 ulp, the bound about 2066 ulp, and the kernel on the reversed
+// columns rounds its sum to +Inf. That is within the tolerance and must pass; +Inf for a loss
+// of log 2 must still fail.
+func TestInfWithinToleranceOfOverflowFP64(t *testing.T) {
+	const n = 1024
+	mx := math.MaxFloat64
+	per := []float64{mx, -mx, -mx, 0, -mx, mx, math.Nextafter(mx, 0)}
+	x, p := make([]float64, 2*n), make([]float64, 2*n)
+	for i := range n {
+		x[i] = 0x1.62e42fefa39ebp+09
+		x[n+i] = per[i%len(per)]
+		p[n+i] = 0x1p-10
+	}
+	p[0] = 1
+	sum := generators.CEOptions{IgnoreIndex: -100, Reduction: generators.ReduceSum}
+	c := generators.Case{Format: fp.FP64, Class: "test/overflow-boundary", Rows: 2, Cols: n, X: x, Probs: p, CE: sum, RowClasses: make([]generators.Class, 2)}
+	k := mustLookup(t, "ce/fusedprob/fp64")
+	a := argsOf(c)
+	b := reversedArgs(&a)
+	if got, err := k.Call(context.Background(), b); err != nil || !math.IsInf(got[0], 1) {
+		t.Fatalf("the kernel on the reversed columns gives %v, %v; the test needs +Inf", got, err)
+	}
+	if v := Evaluate(context.Background(), k, c); !v.OK() {
+		t.Fatalf("false alarm:\n%s", v.Report())
+	}
+	inf := kernels.CrossEntropyProbBatch("always-inf", func(dst, _, _ []float64, _, _ int, _ kernels.CEOptions) error {
+		for i := range dst {
+			dst[i] = math.Inf(1)
+		}
+		return nil
+	})
+	c2 := generators.Case{Format: fp.FP64, Class: "test", Rows: 1, Cols: 2, X: []float64{0, 0}, Probs: []float64{1, 0}, CE: generators.DefaultCEOptions(), RowClasses: []generators.Class{"test"}}
+	if v := Evaluate(context.Background(), inf, c2); v.OK() || !hasClass(v, ClassOverflow) {
+		t.Fatalf("+Inf for a loss of log 2 passed (classes %v):\n%s", v.Classes(), v.Report())
+	}
+}
+
 // TestOverflowBoundaryBand replays a false alarm of the 100,000-case run (ce/fusedprob/fp32,
 // rapid seed 87493): the exact loss max·Σp + log 7 + log 3 ≈ max + 0.75 ulp lies just past fp32's
 // overflow boundary max + ½ulp, so it rounds to +Inf, while the kernel, within its tolerance,

@@ -543,8 +543,15 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 		// to: when the tolerance reaches T from the exact value (same sign), a result within the
 		// tolerance may round to ±Inf. It is judged as T, the smallest such value.
 		if y := e.Float64(); math.Signbit(got) == math.Signbit(y) && !math.IsNaN(tol) {
-			t := out.MaxFinite() + 0.5*out.Ulp(out.MaxFinite())
-			if d := t - math.Abs(y); d <= tol {
+			maxf := out.MaxFinite()
+			half := 0.5 * out.Ulp(maxf)
+			d := maxf + half - math.Abs(y)
+			if math.IsInf(maxf+half, 0) {
+				// fp64's T is no float64 (max + ½ulp rounds to +Inf, a tie to even): the
+				// distance is summed from max − |y| instead.
+				d = maxf - math.Abs(y) + half
+			}
+			if d <= tol {
 				ulp := out.Ulp(y)
 				return d / ulp, tol / ulp
 			}
