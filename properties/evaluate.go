@@ -423,7 +423,16 @@ func ulpError(out fp.Format, e oracle.Value, got float64) float64 {
 
 // ulpErrorAt is ulpError with y = e.Float64() and ulp = out.Ulp(y) given.
 func ulpErrorAt(out fp.Format, e oracle.Value, got, y, ulp float64) float64 {
-	if out.Precision() > 24 || math.IsInf(y, 0) || powerOfTwo(y) {
+	if out.Precision() > 24 || math.IsInf(y, 0) {
+		return e.UlpError(got)
+	}
+	if powerOfTwo(y) {
+		// An exact value that is the power of two y itself (softmax 1/n of n equal logits, a
+		// common case) with got − y exact in float64: UlpError's 64-bit difference is that
+		// float64 and its scaling by ulp(y) exact, so the float64 quotient is its result.
+		if d := got - y; e.Flag == fp.Exact && y == e.Rounded && exactSum(got, -y, d) {
+			return math.Abs(d) / ulp
+		}
 		return e.UlpError(got)
 	}
 	return math.Abs(got-y) / ulp
