@@ -242,6 +242,41 @@ func TestSmootherMatchesRationals(t *testing.T) {
 			t.Fatalf("p = %g, ε = %g, C = %d: %s, big.Rat gives %s", p, eps, c, got, want)
 		}
 	}
+	// Through the oracle: the smoothed losses and gradients of rows that reach Ziv's loop, with
+	// the smoother and with big.Rat (noSmoother), Value for Value.
+	defer func() { noSmoother = false }()
+	for j := range n / 200 {
+		rows, c := 1+j%2, cols[j%len(cols)]%40+2
+		x := make([]float64, 0, rows*c)
+		for range rows {
+			x = append(x, repeatedRow(fp.FP32, c, r, j%3)...)
+		}
+		probs := make([]float64, rows*c)
+		for i := range probs {
+			probs[i] = ps[r.IntN(len(ps))]
+		}
+		opt := DefaultCEOptions()
+		opt.LabelSmoothing = epss[j%len(epss)]
+		opt.Reduction = []Reduction{ReduceMean, ReduceSum, ReduceNone}[j%3]
+		var runs [2][]Value
+		for s, off := range []bool{false, true} {
+			noSmoother = off
+			loss, err := CrossEntropyProb(fp.FP32, x, probs, rows, c, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			grad, err := CrossEntropyProbGrad(fp.FP32, x, probs, rows, c, opt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[s] = append(loss, grad...)
+		}
+		for i := range runs[0] {
+			if !sameValue(runs[0][i], runs[1][i]) {
+				t.Fatalf("case %d, value %d: %+v, with big.Rat %+v\nx = %v\np = %v, ε = %g", j, i, runs[0][i], runs[1][i], x, probs, opt.LabelSmoothing)
+			}
+		}
+	}
 	for _, eps := range []float64{0, -0.5, 1.5, math.NaN()} {
 		if newSmoother(eps, 4).valid {
 			t.Errorf("ε = %g: valid, want the big.Rat path", eps)

@@ -129,9 +129,9 @@ func (r *ceRow) finish() {
 // (each big.Rat addition reduces by a gcd, which made finish the cost of a long row). The
 // coefficients' denominators are 2^k·q_c with q_c odd and small (a divisor of the class count,
 // from ε/C, in every caller); with q the lcm of the q_c and K the largest k, each a_c is N_c/D
-// with D = q·2^K, and each x_c − m is an integer over 2^1074. The results are the same rationals,
-// in lowest terms as big.Rat keeps them (lowestTerms). It returns nil when some q_c, or q, does not fit in 62
-// bits; finish then sums rationally.
+// with D = q·2^K, and each x_c − m is an integer over 2^1074. The results are the same
+// rationals, in lowest terms as big.Rat keeps them (lowestTerms). It returns nil when some q_c,
+// or q, does not fit in 62 bits; finish then sums rationally.
 func sumsOverDenom(a []*big.Rat, x []float64, m float64) (A, R *big.Rat) {
 	var q uint64 = 1
 	var K uint
