@@ -5,7 +5,8 @@ package shrinking
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -130,11 +131,7 @@ func (c Case) key() string {
 	}
 	floats(c.Probs)
 	floats(c.Weights)
-	keys := make([]string, 0, len(c.Params))
-	for k := range c.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c.Params))
 	for _, k := range keys {
 		b = appendString(b, k)
 		b = appendString(b, c.Params[k])
@@ -182,11 +179,7 @@ func (c Case) String() string {
 	}
 	bits("p", c.Probs)
 	bits("w", c.Weights)
-	keys := make([]string, 0, len(c.Params))
-	for k := range c.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c.Params))
 	for _, k := range keys {
 		b.WriteString(";k:" + escape(k) + "=" + escape(c.Params[k]))
 	}

@@ -5,8 +5,9 @@ package shrinking
 import (
 	"fmt"
 	"go/format"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -108,11 +109,7 @@ func GoTest(kernel, property, class string, c Case, opt GoTestOptions) (string, 
 	}
 	floats("Probs", c.Probs)
 	var other []string
-	keys := make([]string, 0, len(c.Params))
-	for k := range c.Params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(c.Params))
 	ce := c.Weights != nil
 	for _, k := range keys {
 		switch k {
