@@ -554,8 +554,9 @@ func judge(v *Verdict, k *kernels.Kernel, a *kernels.Args, flags []rowFlag, i in
 		if y := e.Float64(); math.Signbit(got) == math.Signbit(y) && !math.IsNaN(tol) {
 			maxf := out.MaxFinite()
 			half := 0.5 * out.Ulp(maxf)
-			d := maxf + half - math.Abs(y)
-			if math.IsInf(maxf+half, 0) {
+			t := maxf + half
+			d := t - math.Abs(y)
+			if math.IsInf(t, 0) {
 				// fp64's T is no float64 (max + ½ulp rounds to +Inf, a tie to even): the
 				// distance is summed from max − |y| instead.
 				d = maxf - math.Abs(y) + half
